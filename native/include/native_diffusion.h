@@ -55,11 +55,12 @@ typedef enum nd_status {
     ND_STATUS_INTERNAL_ERROR = 8    /* a bug: please report the message */
 } nd_status;
 
-/* A stable name for a status ("ND_STATUS_IO_ERROR"). Static string. Thread-safe. */
+/* A stable name for a status ("ND_STATUS_IO_ERROR"); "?" for unknown values. Static string. Thread-safe. */
 ND_API const char* nd_status_name(nd_status status);
 
-/* The message of the last failure on the calling thread ("" if none). Valid until the next failing call
- * on this thread. Thread-safe (thread-local). */
+/* The message of the last failure on the calling thread ("" if none). Successful calls leave it as it is,
+ * so check a status before reading it. Valid until the next failing call on this thread. Thread-safe
+ * (thread-local). */
 ND_API const char* nd_last_error(void);
 
 /* ---------------------------------------------------------------- logging */
@@ -144,10 +145,13 @@ typedef struct nd_context_params {
     nd_log_level min_log_level;   /* messages below it are not formatted; default ND_LOG_LEVEL_INFO */
 } nd_context_params;
 
-/* Fills `params` with defaults (no callback, minimum level INFO). */
-ND_API void nd_context_params_init(nd_context_params* params);
+/* Fills `params` with defaults (no callback, minimum level INFO). Set params->struct_size first (to
+ * sizeof(nd_context_params)): like output structs, only that many bytes are written, so a caller built
+ * against an older, smaller struct is safe with a newer library. Thread-safe. */
+ND_API nd_status nd_context_params_init(nd_context_params* params);
 
-/* Creates a context; free it with nd_context_free. */
+/* Creates a context; free it with nd_context_free. Fields beyond params->struct_size (an older caller's
+ * smaller struct) take their defaults. On failure *out_context is NULL. */
 ND_API nd_status nd_context_create(const nd_context_params* params, nd_context** out_context);
 
 /* Frees a context; NULL is ignored. */
@@ -183,7 +187,7 @@ typedef struct nd_tensor_info {
     const char* name;
     nd_dtype dtype;
     uint32_t n_dims;
-    const int64_t* shape;  /* n_dims entries, outermost first */
+    const int64_t* shape;  /* n_dims entries, outermost first; may be NULL when n_dims is 0 */
     uint64_t n_elements;
     uint64_t data_offset;  /* absolute offset of the first byte in the file */
     uint64_t data_size;    /* bytes */
@@ -193,7 +197,8 @@ typedef struct nd_tensor_info {
 typedef struct nd_safetensors nd_safetensors;
 
 /* Opens and validates a .safetensors file. `context` may be NULL (no logging). Free the result with
- * nd_safetensors_free. Malformed files give ND_STATUS_INVALID_FORMAT with the reason. */
+ * nd_safetensors_free. Malformed files give ND_STATUS_INVALID_FORMAT with the reason; on failure *out_file
+ * is NULL. */
 ND_API nd_status nd_safetensors_open(nd_context* context, const char* path, nd_safetensors** out_file);
 
 /* Frees an open file; NULL is ignored. */
@@ -202,13 +207,15 @@ ND_API void nd_safetensors_free(nd_safetensors* file);
 /* Number of tensors, in the order their data lies in the file. Thread-safe on one file. */
 ND_API size_t nd_safetensors_tensor_count(const nd_safetensors* file);
 
-/* Describes tensor `index` (set out->struct_size first). Thread-safe on one file. */
+/* Describes tensor `index` (set out->struct_size first); ND_STATUS_NOT_FOUND past the end. Thread-safe on
+ * one file. */
 ND_API nd_status nd_safetensors_tensor(const nd_safetensors* file, size_t index, nd_tensor_info* out);
 
 /* Number of "__metadata__" entries. Thread-safe on one file. */
 ND_API size_t nd_safetensors_metadata_count(const nd_safetensors* file);
 
-/* Metadata entry `index`, sorted by key. Strings stay valid until the file is freed. Thread-safe. */
+/* Metadata entry `index`, sorted by key; ND_STATUS_NOT_FOUND past the end. Strings stay valid until the
+ * file is freed. Thread-safe. */
 ND_API nd_status nd_safetensors_metadata(const nd_safetensors* file, size_t index, const char** out_key,
                                          const char** out_value);
 

@@ -1,0 +1,77 @@
+# ctest script: the shared library exports exactly the functions that native_diffusion.h declares.
+# A symbol not named nd_* means an internal symbol (often a C++ template instantiation) leaked into the
+# ABI; a declared function that is missing means a binding would fail to load it at run time.
+# Usage: cmake -DLIBRARY=<.so> -DHEADER=<native_diffusion.h> -DNM=<nm> -P check_exports.cmake
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var LIBRARY HEADER NM)
+  if(NOT ${var})
+    message(FATAL_ERROR "check_exports.cmake: ${var} is not set")
+  endif()
+endforeach()
+
+execute_process(COMMAND "${NM}" -D --defined-only "${LIBRARY}"
+  OUTPUT_VARIABLE nm_output ERROR_VARIABLE nm_error RESULT_VARIABLE nm_result)
+if(NOT nm_result EQUAL 0)
+  message(FATAL_ERROR "${NM} -D --defined-only ${LIBRARY} failed (${nm_result}): ${nm_error}")
+endif()
+
+# Lines look like "000000000001a2b0 T nd_version"; the name is the last field.
+string(REPLACE "\n" ";" nm_lines "${nm_output}")
+set(exported "")
+set(foreign "")
+foreach(line IN LISTS nm_lines)
+  if(line MATCHES "^[0-9a-fA-F]* *[A-Za-z] +([^ ]+)$")
+    set(name "${CMAKE_MATCH_1}")
+    list(APPEND exported "${name}")
+    if(NOT name MATCHES "^nd_")
+      list(APPEND foreign "${name}")
+    endif()
+  endif()
+endforeach()
+
+file(READ "${HEADER}" header_text)
+string(REGEX MATCHALL "ND_API[^;(]*[ *]nd_[A-Za-z0-9_]+\\(" declarations "${header_text}")
+set(declared "")
+foreach(declaration IN LISTS declarations)
+  string(REGEX REPLACE ".*[ *](nd_[A-Za-z0-9_]+)\\($" "\\1" name "${declaration}")
+  list(APPEND declared "${name}")
+endforeach()
+
+set(missing "")
+foreach(name IN LISTS declared)
+  if(NOT name IN_LIST exported)
+    list(APPEND missing "${name}")
+  endif()
+endforeach()
+set(undeclared "")
+foreach(name IN LISTS exported)
+  if(name MATCHES "^nd_" AND NOT name IN_LIST declared)
+    list(APPEND undeclared "${name}")
+  endif()
+endforeach()
+
+list(LENGTH declared declared_count)
+list(LENGTH exported exported_count)
+message(STATUS "${LIBRARY}: ${exported_count} exported symbols; "
+               "the header declares ${declared_count} functions")
+set(problems "")
+if(declared_count EQUAL 0)
+  string(APPEND problems
+    "\n  no ND_API functions found in ${HEADER}: the pattern in this script is out of date")
+endif()
+if(foreign)
+  list(JOIN foreign "\n    " text)
+  string(APPEND problems "\n  exported but not named nd_* (hide them):\n    ${text}")
+endif()
+if(missing)
+  list(JOIN missing "\n    " text)
+  string(APPEND problems "\n  declared in the header but not exported:\n    ${text}")
+endif()
+if(undeclared)
+  list(JOIN undeclared "\n    " text)
+  string(APPEND problems "\n  exported but not declared in the header:\n    ${text}")
+endif()
+if(problems)
+  message(FATAL_ERROR "The exports of ${LIBRARY} do not match the C ABI:${problems}")
+endif()

@@ -64,8 +64,10 @@ internal sealed class TypeMapper(HeaderModel model, Diagnostics diagnostics)
                 return "void" + stars;
             case "char" when type.PointerDepth == 0:
                 return Fail(line, where, "a plain 'char' value is not supported (use int8_t or uint8_t)");
+            // Nullable because C lets any pointer be NULL; the library checks every one and answers
+            // ND_STATUS_INVALID_ARGUMENT where NULL has no meaning, so callers need no null-forgiving.
             case "char" when type.PointerDepth == 1 && baseIsConst && use == TypeUse.Parameter:
-                return "string";
+                return "string?";
             case "char":
                 return "byte" + stars;
         }

@@ -193,7 +193,7 @@ internal static unsafe partial class NativeMethods
     /// </summary>
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-    internal static partial NdStatus nd_struct_layout(string struct_name, string field_name, nuint* out_offset, nuint* out_size);
+    internal static partial NdStatus nd_struct_layout(string? struct_name, string? field_name, nuint* out_offset, nuint* out_size);
 
     /// <summary>
     /// Fills `params` with defaults (no callback, minimum level INFO). Set params-&gt;struct_size first (to
@@ -229,7 +229,7 @@ internal static unsafe partial class NativeMethods
     /// </summary>
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-    internal static partial NdStatus nd_safetensors_open(NdContextHandle context, string path, out NdSafetensorsHandle out_file);
+    internal static partial NdStatus nd_safetensors_open(NdContextHandle context, string? path, out NdSafetensorsHandle out_file);
 
     /// <summary>Frees an open file; NULL is ignored.</summary>
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]

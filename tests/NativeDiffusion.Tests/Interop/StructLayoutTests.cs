@@ -48,7 +48,7 @@ public sealed unsafe class StructLayoutTests
         NativeLibraryLoader.EnsureLoaded();
         nuint offset, size;
 
-        var status = NativeMethods.nd_struct_layout("nd_no_such_struct", null!, &offset, &size);
+        var status = NativeMethods.nd_struct_layout("nd_no_such_struct", null, &offset, &size);
 
         Assert.Equal(NdStatus.NotFound, status);
     }
@@ -57,7 +57,7 @@ public sealed unsafe class StructLayoutTests
     {
         nuint offset, size;
         // field_name may be NULL in C (the struct's own size); the binding's string parameter passes null as NULL.
-        var status = NativeMethods.nd_struct_layout(nativeStruct, nativeField!, &offset, &size);
+        var status = NativeMethods.nd_struct_layout(nativeStruct, nativeField, &offset, &size);
         Assert.True(status == NdStatus.Ok,
                     $"nd_struct_layout({nativeStruct}, {nativeField ?? "NULL"}) returned {status}: " +
                     Marshal.PtrToStringUTF8((nint)NativeMethods.nd_last_error()));

@@ -175,10 +175,23 @@ typedef enum nd_dtype {
     ND_DTYPE_U16 = 11,
     ND_DTYPE_U32 = 12,
     ND_DTYPE_U64 = 13,
-    ND_DTYPE_BOOL = 14
+    ND_DTYPE_BOOL = 14,
+    /* GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+     * consecutive elements of a row is stored as scales plus packed integers. */
+    ND_DTYPE_Q8_0 = 15,
+    ND_DTYPE_Q4_0 = 16,
+    ND_DTYPE_Q4_1 = 17,
+    ND_DTYPE_Q5_0 = 18,
+    ND_DTYPE_Q5_1 = 19,
+    ND_DTYPE_Q2_K = 20,
+    ND_DTYPE_Q3_K = 21,
+    ND_DTYPE_Q4_K = 22,
+    ND_DTYPE_Q5_K = 23,
+    ND_DTYPE_Q6_K = 24,
+    ND_DTYPE_Q8_K = 25 /* the activation format of K-quant dot products */
 } nd_dtype;
 
-/* The dtype's name as files spell it ("F16", "BF16"). Static string; "?" for unknown values. */
+/* The dtype's name as files spell it ("F16", "BF16", "Q4_K"). Static string; "?" for unknown values. */
 ND_API const char* nd_dtype_name(nd_dtype dtype);
 
 /* One tensor of an open file. Pointers stay valid until the file is freed. */

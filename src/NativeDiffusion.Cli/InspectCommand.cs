@@ -90,8 +90,8 @@ internal static class InspectCommand
             new Dictionary<string, string>(model.Metadata, StringComparer.Ordinal),
             string.IsNullOrEmpty(filter) ? null : filter,
             matching.Count,
-            [.. totals.Select(t => new DtypeReport(t.Dtype.ToSafetensorsName(), t.TensorCount, t.ElementCount, t.ByteCount))],
-            [.. listed.Select(t => new TensorReport(t.Name, t.Dtype.ToSafetensorsName(), t.Shape, t.ElementCount, t.DataOffset, t.DataSize))]);
+            [.. totals.Select(t => new DtypeReport(t.Dtype.ToFileName(), t.TensorCount, t.ElementCount, t.ByteCount))],
+            [.. listed.Select(t => new TensorReport(t.Name, t.Dtype.ToFileName(), t.Shape, t.ElementCount, t.DataOffset, t.DataSize))]);
         output.WriteLine(JsonSerializer.Serialize(report, CliJsonContext.Output.InspectReport));
     }
 
@@ -117,7 +117,7 @@ internal static class InspectCommand
                 output,
                 "  ",
                 ["NAME", "DTYPE", "SHAPE", "BYTES"],
-                listed.Select(t => new[] { t.Name, t.Dtype.ToSafetensorsName(), t.ShapeText, Format.Count(t.DataSize) }),
+                listed.Select(t => new[] { t.Name, t.Dtype.ToFileName(), t.ShapeText, Format.Count(t.DataSize) }),
                 3);
         }
 
@@ -131,7 +131,7 @@ internal static class InspectCommand
         output.WriteLine();
         output.WriteLine(filtered ? "Totals by dtype (matching tensors):" : "Totals by dtype:");
         var rows = totals
-            .Select(t => new[] { t.Dtype.ToSafetensorsName(), Format.Count(t.TensorCount), Format.Count(t.ElementCount), Format.Count(t.ByteCount) })
+            .Select(t => new[] { t.Dtype.ToFileName(), Format.Count(t.TensorCount), Format.Count(t.ElementCount), Format.Count(t.ByteCount) })
             .Append(new[] { "all", Format.Count(matching.Count), Format.Count(totals.Sum(t => t.ElementCount)), Format.Count(totals.Sum(t => t.ByteCount)) });
         Format.Table(output, "  ", ["DTYPE", "TENSORS", "ELEMENTS", "BYTES"], rows, 1, 2, 3);
 

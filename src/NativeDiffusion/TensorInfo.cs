@@ -34,7 +34,7 @@ public sealed record TensorInfo(
     public override int GetHashCode() => HashCode.Combine(Name, Dtype, ElementCount, DataOffset, DataSize);
 
     /// <inheritdoc />
-    public override string ToString() => $"{Name} {Dtype.ToSafetensorsName()} {ShapeText}";
+    public override string ToString() => $"{Name} {Dtype.ToFileName()} {ShapeText}";
 }
 
 /// <summary>What the tensors of one element type add up to in a file.</summary>

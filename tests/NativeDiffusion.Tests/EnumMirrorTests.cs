@@ -31,12 +31,12 @@ public sealed class EnumMirrorTests
     }
 
     [Fact]
-    public unsafe void Safetensors_names_of_dtypes_are_those_of_the_engine()
+    public unsafe void File_names_of_dtypes_are_those_of_the_engine()
     {
         foreach (var dtype in Enum.GetValues<TensorDataType>())
         {
             var native = NativeString.Read(NativeMethods.nd_dtype_name((NdDtype)(int)dtype));
-            Assert.Equal(native, dtype.ToSafetensorsName());
+            Assert.Equal(native, dtype.ToFileName());
         }
     }
 

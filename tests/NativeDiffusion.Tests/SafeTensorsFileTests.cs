@@ -164,7 +164,7 @@ public sealed class SafeTensorsFileTests
             var dtype = property.Value.GetProperty("dtype").GetString()!;
             var shape = property.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
             var offsets = property.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-            var type = Enum.GetValues<TensorDataType>().Single(t => t.ToSafetensorsName() == dtype);
+            var type = Enum.GetValues<TensorDataType>().Single(t => t.ToFileName() == dtype);
             tensors.Add(new TensorInfo(
                 property.Name,
                 type,

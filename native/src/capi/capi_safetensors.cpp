@@ -27,7 +27,7 @@ extern "C" {
 
 const char* nd_dtype_name(nd_dtype dtype) {
     const auto bits = nd::capi::enum_value(dtype);
-    if (bits < ND_DTYPE_F32 || bits > ND_DTYPE_BOOL) {
+    if (bits < ND_DTYPE_F32 || bits > ND_DTYPE_Q8_K) {
         return "?";
     }
     return nd::core::dtype_name(dtype);

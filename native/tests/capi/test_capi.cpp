@@ -59,12 +59,14 @@ TEST(CApi, Every_status_has_its_stable_name) {
     EXPECT_STREQ(c_caller_status_name(-1), "?");
 }
 
-TEST(CApi, Dtype_names_are_the_safetensors_spellings) {
+TEST(CApi, Dtype_names_are_the_file_spellings) {
     EXPECT_STREQ(nd_dtype_name(ND_DTYPE_F32), "F32");
     EXPECT_STREQ(nd_dtype_name(ND_DTYPE_BF16), "BF16");
     EXPECT_STREQ(nd_dtype_name(ND_DTYPE_F8_E4M3), "F8_E4M3");
     EXPECT_STREQ(nd_dtype_name(ND_DTYPE_BOOL), "BOOL");
-    EXPECT_STREQ(c_caller_dtype_name(15), "?");
+    EXPECT_STREQ(nd_dtype_name(ND_DTYPE_Q4_K), "Q4_K");
+    EXPECT_STREQ(nd_dtype_name(ND_DTYPE_Q8_K), "Q8_K");
+    EXPECT_STREQ(c_caller_dtype_name(26), "?");
     EXPECT_STREQ(c_caller_dtype_name(-3), "?");
 }
 

@@ -126,6 +126,58 @@ internal enum NdDtype : int
     U32 = 12,
     U64 = 13,
     Bool = 14,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q8_0 = 15,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q4_0 = 16,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q4_1 = 17,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q5_0 = 18,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q5_1 = 19,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q2K = 20,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q3K = 21,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q4K = 22,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q5K = 23,
+    /// <summary>
+    /// GGML block-quantized types, bit-compatible with GGUF files: a block of 32 (or, for the K types, 256)
+    /// consecutive elements of a row is stored as scales plus packed integers.
+    /// </summary>
+    Q6K = 24,
+    /// <summary>the activation format of K-quant dot products</summary>
+    Q8K = 25,
 }
 
 /// <summary>One tensor of an open file. Pointers stay valid until the file is freed.</summary>
@@ -217,7 +269,7 @@ internal static unsafe partial class NativeMethods
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial void nd_context_free(nint context);
 
-    /// <summary>The dtype's name as files spell it ("F16", "BF16"). Static string; "?" for unknown values.</summary>
+    /// <summary>The dtype's name as files spell it ("F16", "BF16", "Q4_K"). Static string; "?" for unknown values.</summary>
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial byte* nd_dtype_name(NdDtype dtype);

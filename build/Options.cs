@@ -1,7 +1,7 @@
 namespace NativeDiffusion.Build;
 
 /// <summary>The command line: target names and options, in any order.</summary>
-internal sealed record Options(IReadOnlyList<string> Targets, string Preset, bool Check, bool Help)
+internal sealed record Options(IReadOnlyList<string> Targets, string Preset, bool Check, bool Help, string? Filter = null)
 {
     public const string DefaultPreset = "release";
 
@@ -9,6 +9,7 @@ internal sealed record Options(IReadOnlyList<string> Targets, string Preset, boo
     [
         ("--preset <name>", $"CMake preset for Native and Test (default: {DefaultPreset}; see CMakePresets.json)"),
         ("--check", "Bindings: verify the committed generated files instead of writing them"),
+        ("--filter <regex>", "Bench: run only the benchmarks whose names match (Google Benchmark's --benchmark_filter)"),
         ("--help, -h", "Show the targets and options"),
     ];
 
@@ -19,6 +20,7 @@ internal sealed record Options(IReadOnlyList<string> Targets, string Preset, boo
         var preset = DefaultPreset;
         var check = false;
         var help = false;
+        string? filter = null;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -27,6 +29,11 @@ internal sealed record Options(IReadOnlyList<string> Targets, string Preset, boo
                     preset = i + 1 < args.Count && !args[i + 1].StartsWith('-')
                         ? args[++i]
                         : throw new ArgumentException("--preset needs a preset name, e.g. --preset debug");
+                    break;
+                case "--filter":
+                    filter = i + 1 < args.Count
+                        ? args[++i]
+                        : throw new ArgumentException("--filter needs a regular expression, e.g. --filter 'BM_matmul/F16'");
                     break;
                 case "--check":
                     check = true;
@@ -41,6 +48,6 @@ internal sealed record Options(IReadOnlyList<string> Targets, string Preset, boo
                     break;
             }
         }
-        return new Options(targets, preset, check, help);
+        return new Options(targets, preset, check, help, filter);
     }
 }

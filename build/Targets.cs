@@ -28,6 +28,8 @@ internal sealed partial class Targets
                        [], RunBindings);
         Compile = new("Compile", "Builds the .NET solution in Release", [Native], RunCompile);
         Test = new("Test", "Runs the native tests (ctest) and the .NET tests", [Compile], RunTest);
+        Bench = new("Bench", "Runs the native benchmarks (Google Benchmark) and writes JSON to artifacts/bench/ (--filter)",
+                    [Native], RunBench);
         Pack = new("Pack", $"Packs NativeDiffusion into {PackagesFolder} and checks the native library is inside", [Compile],
                    RunPack);
     }
@@ -38,8 +40,9 @@ internal sealed partial class Targets
     public Target Compile { get; }
     public Target Test { get; }
     public Target Pack { get; }
+    public Target Bench { get; }
 
-    public IReadOnlyList<Target> All => [Clean, Native, Bindings, Compile, Test, Pack];
+    public IReadOnlyList<Target> All => [Clean, Native, Bindings, Compile, Test, Bench, Pack];
 
     public Target Default => Compile;
 
@@ -152,6 +155,25 @@ internal sealed partial class Targets
         {
             throw new BuildFailedException(string.Join("; ", failures));
         }
+    }
+
+    private void RunBench()
+    {
+        var binary = Path.Combine(_root, "artifacts", "cmake", _options.Preset, "native", "bench", "nd_bench");
+        if (!File.Exists(binary))
+        {
+            throw new BuildFailedException(
+                $"{binary} was not built: the benchmarks need Google Benchmark (Debian: libbenchmark-dev)");
+        }
+
+        var output = Path.Combine(_root, "artifacts", "bench");
+        Directory.CreateDirectory(output);
+        var json = Path.Combine(output, $"nd_bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
+        string[] filter = _options.Filter is { } f ? [$"--benchmark_filter={f}"] : [];
+        // Repetitions with the median reported: the machines this runs on are shared, and one run lies.
+        _run.RunOrFail(binary, [.. filter, "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
+                                $"--benchmark_out={json}", "--benchmark_out_format=json"]);
+        Console.WriteLine($"results: {Path.GetRelativePath(_root, json)}");
     }
 
     private void RunPack()

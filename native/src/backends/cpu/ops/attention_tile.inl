@@ -6,11 +6,16 @@
 // q[d] * kt[d][:] (vectorised over keys, no horizontal sums); then the running max m, the running sum l and
 // the output accumulator are rescaled and updated (the online softmax), vectorised over d.
 
-void ND_ATTENTION_TILE_NAME(const AttentionTile& t) {
+namespace {
+
+// D is the head size when it is one SD uses (40, 64, 80, 160), so that a query row's accumulator lives in
+// registers across all keys of a tile; 0 means "read it at run time" for any other size.
+template <int D>
+void tile_for_head_size(const AttentionTile& t) {
     const core::TensorView& q = *t.q;
     const core::TensorView& k = *t.k;
     const core::TensorView& v = *t.v;
-    const std::int64_t d = q.dim(3);
+    const std::int64_t d = D > 0 ? D : q.dim(3);
     const std::int64_t lk = k.dim(2);
     const std::int64_t rows = t.q_end - t.q_begin;
 
@@ -61,14 +66,32 @@ void ND_ATTENTION_TILE_NAME(const AttentionTile& t) {
             running_sum[i] = running_sum[i] * correction + tile_sum;
             running_max[i] = tile_max;
             float* out_row = acc + i * d;
-            for (std::int64_t c = 0; c < d; ++c) {
-                out_row[c] *= correction;
-            }
-            for (std::int64_t j = 0; j < cols; ++j) {
-                const float p = scores[j];
-                const float* value = f32_at(v, t.b, t.h, j0 + j, 0);
+            if constexpr (D > 0) {
+                float row[D]; // a register-resident copy: D is a compile-time constant here
+                for (int c = 0; c < D; ++c) {
+                    row[c] = out_row[c] * correction;
+                }
+                const std::byte* value = v.data + t.b * v.stride(0) + t.h * v.stride(1) + j0 * v.stride(2);
+                for (std::int64_t j = 0; j < cols; ++j, value += v.stride(2)) {
+                    const float p = scores[j];
+                    const float* vj = reinterpret_cast<const float*>(value);
+                    for (int c = 0; c < D; ++c) {
+                        row[c] += p * vj[c];
+                    }
+                }
+                for (int c = 0; c < D; ++c) {
+                    out_row[c] = row[c];
+                }
+            } else {
                 for (std::int64_t c = 0; c < d; ++c) {
-                    out_row[c] += p * value[c];
+                    out_row[c] *= correction;
+                }
+                for (std::int64_t j = 0; j < cols; ++j) {
+                    const float p = scores[j];
+                    const float* value = f32_at(v, t.b, t.h, j0 + j, 0);
+                    for (std::int64_t c = 0; c < d; ++c) {
+                        out_row[c] += p * value[c];
+                    }
                 }
             }
         }
@@ -80,5 +103,17 @@ void ND_ATTENTION_TILE_NAME(const AttentionTile& t) {
         for (std::int64_t c = 0; c < d; ++c) {
             dst[c] = acc[i * d + c] * inv;
         }
+    }
+}
+
+} // namespace
+
+void ND_ATTENTION_TILE_NAME(const AttentionTile& t) {
+    switch (t.q->dim(3)) {
+    case 40: tile_for_head_size<40>(t); break;
+    case 64: tile_for_head_size<64>(t); break;
+    case 80: tile_for_head_size<80>(t); break;
+    case 160: tile_for_head_size<160>(t); break;
+    default: tile_for_head_size<0>(t); break;
     }
 }

@@ -10,7 +10,7 @@ namespace nd::backends::cpu::ops {
 
 inline float fast_exp(float x) noexcept {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float n = __builtin_roundf(x * 1.44269504088896341f);
+    const float n = __builtin_rintf(x * 1.44269504088896341f); // rint vectorises (roundf does not)
     const float r = x - n * 0.693145751953125f - n * 1.42860682030941723212e-6f; // ln2 split for exactness
     float p = 1.0f / 720.0f;
     p = p * r + 1.0f / 120.0f;

@@ -1,6 +1,9 @@
 #include "backends/cpu/ops/view_checks.hpp"
 
+#include <cstring>
+
 #include "core/dtype.hpp"
+#include "core/half.hpp"
 
 namespace nd::backends::cpu::ops {
 
@@ -50,6 +53,37 @@ void require_inner_contiguous(const core::TensorView& v, const char* op, const c
                           "{}: the last dimension of {} {} must be contiguous (stride {} bytes, expected {})", op,
                           name, shape_string(v), v.stride(v.rank - 1), sizeof(float));
     }
+}
+
+const float* f32_parameter(const core::TensorView& v, std::int64_t size, const char* op, const char* name,
+                           std::vector<float>& storage) {
+    if (v.data == nullptr) {
+        return nullptr;
+    }
+    if (v.dtype != ND_DTYPE_F32 && v.dtype != ND_DTYPE_F16 && v.dtype != ND_DTYPE_BF16) {
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "{}: {} must be F32, F16 or BF16, got {}", op, name,
+                          core::dtype_name(v.dtype));
+    }
+    if (v.rank != 1 || v.dim(0) != size) {
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "{}: {} {} must have {} elements", op, name, shape_string(v),
+                          size);
+    }
+    if (v.dtype == ND_DTYPE_F32 && (size <= 1 || v.stride(0) == static_cast<std::int64_t>(sizeof(float)))) {
+        return v.as<const float>();
+    }
+    storage.resize(static_cast<std::size_t>(size));
+    for (std::int64_t i = 0; i < size; ++i) {
+        const std::byte* p = v.data + i * v.stride(0);
+        if (v.dtype == ND_DTYPE_F32) {
+            std::memcpy(&storage[static_cast<std::size_t>(i)], p, sizeof(float));
+        } else {
+            std::uint16_t bits;
+            std::memcpy(&bits, p, sizeof(bits));
+            storage[static_cast<std::size_t>(i)] =
+                v.dtype == ND_DTYPE_F16 ? core::f16_to_f32(bits) : core::bf16_to_f32(bits);
+        }
+    }
+    return storage.data();
 }
 
 core::TensorView as_4d(const core::TensorView& v) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/tensor_view.hpp"
@@ -25,6 +26,12 @@ void require_same_shape(const core::TensorView& a, const core::TensorView& b, co
 
 // Throws unless the innermost dimension is contiguous (kernels stream along it).
 void require_inner_contiguous(const core::TensorView& v, const char* op, const char* name);
+
+// A rank-1 parameter of `size` elements (a norm's weight or bias, a convolution bias) in F32, F16 or BF16 with
+// any stride, as contiguous floats: the view's own memory when it already is contiguous F32, otherwise
+// converted into `storage`. nullptr when the view is absent (data == nullptr). Throws naming op and name.
+const float* f32_parameter(const core::TensorView& v, std::int64_t size, const char* op, const char* name,
+                           std::vector<float>& storage);
 
 // The view as exactly four dimensions: leading size-1 dimensions with stride 0 are added in front.
 core::TensorView as_4d(const core::TensorView& v);

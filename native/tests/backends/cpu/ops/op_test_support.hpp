@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
+#include <string>
 #include <initializer_list>
 #include <random>
 #include <vector>
@@ -60,6 +62,31 @@ inline Buffer zeros(std::initializer_list<std::int64_t> shape) {
     return b;
 }
 
+// The view restricted to [begin, begin + count) along dimension `dim`: same memory, strided.
+inline core::TensorView sliced(core::TensorView v, int dim, std::int64_t begin, std::int64_t count) {
+    v.data += begin * v.strides[static_cast<std::size_t>(dim)];
+    v.shape[static_cast<std::size_t>(dim)] = count;
+    return v;
+}
+
+// The elements of an F32 view (any strides) in row-major order.
+inline std::vector<float> gather(const core::TensorView& v) {
+    std::vector<float> out;
+    std::array<std::int64_t, 4> shape{1, 1, 1, 1};
+    std::array<std::int64_t, 4> strides{0, 0, 0, 0};
+    for (int d = 0; d < v.rank; ++d) {
+        shape[static_cast<std::size_t>(4 - v.rank + d)] = v.shape[static_cast<std::size_t>(d)];
+        strides[static_cast<std::size_t>(4 - v.rank + d)] = v.strides[static_cast<std::size_t>(d)];
+    }
+    for (std::int64_t a = 0; a < shape[0]; ++a)
+        for (std::int64_t b = 0; b < shape[1]; ++b)
+            for (std::int64_t c = 0; c < shape[2]; ++c)
+                for (std::int64_t d = 0; d < shape[3]; ++d)
+                    out.push_back(*reinterpret_cast<const float*>(v.data + a * strides[0] + b * strides[1] +
+                                                                  c * strides[2] + d * strides[3]));
+    return out;
+}
+
 // The view with dimensions a and b swapped: same memory, strided.
 inline core::TensorView transposed(core::TensorView v, int a, int b) {
     std::swap(v.shape[static_cast<std::size_t>(a)], v.shape[static_cast<std::size_t>(b)]);
@@ -75,6 +102,10 @@ inline std::vector<Isa> supported_isas() {
         }
     }
     return isas;
+}
+
+inline std::string isa_label(Isa isa) {
+    return std::string("isa=") + std::string(isa_name(isa));
 }
 
 // Every element within abs + rel * |expected|.

@@ -45,6 +45,7 @@ internal static class NdCommandLine
         var root = new RootCommand("nd: the NativeDiffusion command-line tool.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(TokenizerCommand.Create());
         return root;
     }
 

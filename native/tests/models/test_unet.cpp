@@ -140,6 +140,183 @@ TEST(UNet, Inputs_that_do_not_fit_the_model_are_refused) {
     EXPECT_NE(message.find("context must be F32 [2, tokens, 128]"), std::string::npos) << message;
 }
 
+// A UNet of another shape than the fixture's, written in the LDM layout from a description: two levels
+// (x1, x3), one res block each, a depth-2 transformer on the first level only, linear projections (SD 2.x
+// style), context width 48. Random F32 weights; what it proves is that nothing depends on the fixture's sizes.
+struct SyntheticUNet {
+    std::int64_t channels = 32;
+    std::vector<std::int64_t> mult{1, 3};
+    int res_blocks = 1;
+    std::vector<int> depth{2, 0};
+    std::int64_t context = 48;
+    bool linear = true;
+};
+
+class SyntheticWeights {
+public:
+    void add(const std::string& name, const core::Shape& shape) {
+        std::vector<float> v(static_cast<std::size_t>(shape.elements()));
+        const float bound = shape.rank == 1 ? 0.1f : 1.0f / std::sqrt(static_cast<float>(shape.elements() / shape[0]));
+        for (float& x : v) {
+            state_ = state_ * 1664525u + 1013904223u;
+            x = bound * (static_cast<float>(state_ >> 8) / 8388608.0f - 1.0f);
+        }
+        if (shape.rank == 1 && name.find("norm") != std::string::npos && name.ends_with(".weight")) {
+            for (float& x : v) {
+                x += 1.0f;
+            }
+        }
+        set.add(std::string(models::kUNetPrefix) + name, core::Tensor::from_f32(shape, v));
+    }
+    void conv(const std::string& name, std::int64_t out, std::int64_t in, std::int64_t k) {
+        add(name + ".weight", core::Shape{out, in, k, k});
+        add(name + ".bias", core::Shape{out});
+    }
+    void norm(const std::string& name, std::int64_t c) {
+        add(name + ".weight", core::Shape{c});
+        add(name + ".bias", core::Shape{c});
+    }
+    void linear(const std::string& name, std::int64_t out, std::int64_t in, bool bias = true) {
+        add(name + ".weight", core::Shape{out, in});
+        if (bias) {
+            add(name + ".bias", core::Shape{out});
+        }
+    }
+    void resblock(const std::string& p, std::int64_t in, std::int64_t out, std::int64_t time_dim) {
+        norm(p + ".in_layers.0", in);
+        conv(p + ".in_layers.2", out, in, 3);
+        linear(p + ".emb_layers.1", out, time_dim);
+        norm(p + ".out_layers.0", out);
+        conv(p + ".out_layers.3", out, out, 3);
+        if (in != out) {
+            conv(p + ".skip_connection", out, in, 1);
+        }
+    }
+    void transformer(const std::string& p, std::int64_t c, int depth, std::int64_t context, bool linear_proj) {
+        norm(p + ".norm", c);
+        for (const char* proj : {".proj_in", ".proj_out"}) {
+            if (linear_proj) {
+                linear(p + proj, c, c);
+            } else {
+                conv(p + proj, c, c, 1);
+            }
+        }
+        for (int d = 0; d < depth; ++d) {
+            const std::string b = p + ".transformer_blocks." + std::to_string(d);
+            for (const char* n : {".norm1", ".norm2", ".norm3"}) {
+                norm(b + n, c);
+            }
+            for (const auto& [attn, kv] : {std::pair{".attn1", c}, std::pair{".attn2", context}}) {
+                linear(b + attn + ".to_q", c, c, false);
+                linear(b + attn + ".to_k", c, kv, false);
+                linear(b + attn + ".to_v", c, kv, false);
+                linear(b + attn + ".to_out.0", c, c);
+            }
+            linear(b + ".ff.net.0.proj", 8 * c, c);
+            linear(b + ".ff.net.2", c, 4 * c);
+        }
+    }
+
+    model_files::WeightSet set;
+
+private:
+    std::uint32_t state_ = 12345u;
+};
+
+model_files::WeightSet synthetic_unet_weights(const SyntheticUNet& u) {
+    SyntheticWeights w;
+    const std::int64_t time_dim = 4 * u.channels;
+    w.linear("time_embed.0", time_dim, u.channels);
+    w.linear("time_embed.2", time_dim, time_dim);
+    w.conv("input_blocks.0.0", u.channels, 4, 3);
+    std::vector<std::int64_t> skips{u.channels};
+    std::int64_t ch = u.channels;
+    int block = 1;
+    for (std::size_t level = 0; level < u.mult.size(); ++level) {
+        for (int r = 0; r < u.res_blocks; ++r, ++block) {
+            const std::string p = "input_blocks." + std::to_string(block);
+            w.resblock(p + ".0", ch, u.mult[level] * u.channels, time_dim);
+            ch = u.mult[level] * u.channels;
+            if (u.depth[level] > 0) {
+                w.transformer(p + ".1", ch, u.depth[level], u.context, u.linear);
+            }
+            skips.push_back(ch);
+        }
+        if (level + 1 < u.mult.size()) {
+            w.conv("input_blocks." + std::to_string(block++) + ".0.op", ch, ch, 3);
+            skips.push_back(ch);
+        }
+    }
+    w.resblock("middle_block.0", ch, ch, time_dim);
+    w.transformer("middle_block.1", ch, 1, u.context, u.linear);
+    w.resblock("middle_block.2", ch, ch, time_dim);
+    block = 0;
+    for (std::size_t level = u.mult.size(); level-- > 0;) {
+        for (int r = 0; r <= u.res_blocks; ++r, ++block) {
+            const std::string p = "output_blocks." + std::to_string(block);
+            const std::int64_t skip = skips.back();
+            skips.pop_back();
+            w.resblock(p + ".0", ch + skip, u.mult[level] * u.channels, time_dim);
+            ch = u.mult[level] * u.channels;
+            int layer = 1;
+            if (u.depth[level] > 0) {
+                w.transformer(p + "." + std::to_string(layer++), ch, u.depth[level], u.context, u.linear);
+            }
+            if (level > 0 && r == u.res_blocks) {
+                w.conv(p + "." + std::to_string(layer) + ".conv", ch, ch, 3);
+            }
+        }
+    }
+    w.norm("out.0", ch);
+    w.conv("out.2", 4, ch, 3);
+    return std::move(w.set);
+}
+
+TEST(UNet, A_unet_of_other_widths_and_depths_is_read_and_runs_at_an_odd_size) {
+    const auto weights = synthetic_unet_weights({});
+    const auto a = models::infer_unet_architecture(weights);
+    EXPECT_EQ(a.describe(), "in 4, out 4, channels 32 x [1, 3], 1 res blocks, transformer depth [2, 0], context 48, "
+                            "linear projections");
+    backends::cpu::CpuBackend backend(backends::cpu::CpuBackendOptions{1, {}});
+    models::UNetOptions options;
+    options.head_channels = 16; // SD 2.x's rule, at this model's scale
+    models::UNet unet(weights, backend, options);
+    const core::Tensor x = core::Tensor::from_f32(core::Shape{1, 4, 5, 7}, std::vector<float>(140, 0.5f));
+    const core::Tensor context = core::Tensor::from_f32(core::Shape{1, 10, 48}, std::vector<float>(480, -0.25f));
+    const core::Tensor eps = unet.eps(x, 321.0f, context);
+    EXPECT_EQ(eps.shape().to_string(), "[1, 4, 5, 7]");
+    const std::vector<float> values = eps.to_f32();
+    EXPECT_TRUE(std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }));
+    // The timestep and the context both reach the output.
+    const core::Tensor other_t = unet.eps(x, 900.0f, context);
+    EXPECT_GT(max_abs_error(other_t, eps), 1e-4f);
+    const core::Tensor other_context =
+        unet.eps(x, 321.0f, core::Tensor::from_f32(core::Shape{1, 10, 48}, std::vector<float>(480, 0.75f)));
+    EXPECT_GT(max_abs_error(other_context, eps), 1e-4f);
+}
+
+TEST(UNet, Linear_projections_compute_what_1x1_convolutions_do) {
+    ND_SKIP_IF_FIXTURE_MISSING(tiny_model());
+    ND_SKIP_IF_FIXTURE_MISSING(tiny_reference());
+    // SD 2.x stores proj_in/proj_out as [C, C] matrices where SD 1.x has [C, C, 1, 1] kernels.
+    auto weights = model_files::load_safetensors_weights(tiny_model().string());
+    int replaced = 0;
+    for (const std::string& name : weights.names_with_prefix(std::string(models::kUNetPrefix))) {
+        if ((name.ends_with(".proj_in.weight") || name.ends_with(".proj_out.weight")) && weights.require(name).rank() == 4) {
+            const core::Tensor kernel = weights.require(name);
+            weights.replace(name, kernel.reshape(core::Shape{kernel.dim(0), kernel.dim(1)}));
+            ++replaced;
+        }
+    }
+    EXPECT_EQ(replaced, 32); // 16 transformers, proj_in and proj_out each
+    const auto reference = model_files::load_safetensors_weights(tiny_reference().string());
+    backends::cpu::CpuBackend backend(backends::cpu::CpuBackendOptions{2, {}});
+    models::UNet unet(std::move(weights), backend);
+    EXPECT_TRUE(unet.architecture().linear_projection);
+    const core::Tensor eps = unet.eps(reference.require("sd1.unet.x"), 500.0f, reference.require("sd1.unet.context"));
+    EXPECT_LE(max_abs_error(eps, reference.require("sd1.unet.eps_t500")), 1e-3f);
+}
+
 // Full-size SD 1.5 (shapes from the real checkpoint), planned but never run: every weight views one shared
 // block of zeros as large as the largest tensor, so the test needs ~30 MB, not 1.7 GB.
 model_files::WeightSet sd15_unet_weights_sharing_one_block() {

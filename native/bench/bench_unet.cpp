@@ -110,7 +110,13 @@ void BM_unet_sd15(benchmark::State& state) {
     }
     state.counters["arena_MiB"] = static_cast<double>(plan.peak_bytes()) / (1024.0 * 1024.0);
 }
-BENCHMARK(BM_unet_sd15)->Arg(32)->Arg(64)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_unet_sd15)
+    ->Arg(32)
+    ->Arg(64)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime(); // CPU: both threads; on a busy machine CPU / 2 is what a quiet one would take
 
 // One pass of the 64x64 plan step by step, timing each op kind.
 void BM_unet_sd15_ops(benchmark::State& state) {

@@ -9,9 +9,7 @@
 
 #include <cstdint>
 #include <map>
-#include <memory>
-#include <string>
-#include <tuple>
+#include <string_view>
 
 #include "backends/backend.hpp"
 #include "core/graph.hpp"
@@ -48,6 +46,7 @@ core::Graph build_unet_graph(const UNetArchitecture& architecture, const model_f
                              const UNetShape& shape, const UNetOptions& options = {},
                              std::string_view prefix = kUNetPrefix);
 
+// One model on one backend. Not thread-safe: a context serialises its calls (the executor's arenas are reused).
 class UNet {
 public:
     // Reads the architecture from `weights` (which it keeps: the tensors are shared, not copied). `backend`

@@ -5,6 +5,11 @@
 // 're 've 'm 'll 'd, runs of letters, single digits, runs of anything else but white space), each piece's
 // UTF-8 bytes are mapped to printable code points, "</w>" marks the end of the piece, and the merges are
 // applied lowest rank first. "<|startoftext|>" and "<|endoftext|>" typed in the text are those tokens.
+//
+// transformers has two other cleanups that this deliberately does not follow: its Python CLIPTokenizer with
+// ftfy installed straightens curly quotes, and without ftfy it runs BERT's BasicTokenizer, which puts every
+// CJK ideograph in a word of its own. The reference ids (shared/fixtures/tokenizer_cases.json) keep
+// "“" and tokenize "日本語" as one word, so they come from the tokenizers implementation.
 #pragma once
 
 #include <cstddef>

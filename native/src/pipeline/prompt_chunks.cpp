@@ -142,17 +142,20 @@ std::vector<float> concatenated_weights(std::span<const PromptChunk> chunks) {
     return out;
 }
 
-void apply_prompt_weights(std::span<float> embeddings, const EmbeddingDims& dims, std::span<const float> weights) {
+void apply_prompt_weights(std::span<float> embeddings, const EmbeddingDims& dims,
+                          std::span<const float> weights) {
     const std::size_t tokens = dims.chunks * dims.tokens_per_chunk;
     if (weights.size() != tokens || embeddings.size() != tokens * dims.channels) {
-        core::throw_error(ND_STATUS_INVALID_ARGUMENT,
-                          "prompt weights: {} weights and {} values do not fit {} chunks x {} tokens x {} channels",
-                          weights.size(), embeddings.size(), dims.chunks, dims.tokens_per_chunk, dims.channels);
+        core::throw_error(
+            ND_STATUS_INVALID_ARGUMENT,
+            "prompt weights: {} weights and {} values do not fit {} chunks x {} tokens x {} channels",
+            weights.size(), embeddings.size(), dims.chunks, dims.tokens_per_chunk, dims.channels);
     }
     const std::size_t chunk_values = dims.tokens_per_chunk * dims.channels;
     for (std::size_t c = 0; c < dims.chunks; ++c) {
         const std::span<float> chunk = embeddings.subspan(c * chunk_values, chunk_values);
-        const std::span<const float> chunk_weights = weights.subspan(c * dims.tokens_per_chunk, dims.tokens_per_chunk);
+        const std::span<const float> chunk_weights =
+            weights.subspan(c * dims.tokens_per_chunk, dims.tokens_per_chunk);
         double original_sum = 0.0;
         double weighted_sum = 0.0;
         for (std::size_t t = 0; t < dims.tokens_per_chunk; ++t) {

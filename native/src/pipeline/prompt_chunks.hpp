@@ -19,8 +19,8 @@
 namespace nd::pipeline {
 
 struct ChunkOptions {
-    std::size_t tokens_per_chunk = 75;  // prompt tokens per chunk; each chunk is this + 2 long
-    std::size_t comma_backtrack = 20;   // the UI's "comma padding backtrack"; 0 turns it off
+    std::size_t tokens_per_chunk = 75; // prompt tokens per chunk; each chunk is this + 2 long
+    std::size_t comma_backtrack = 20;  // the UI's "comma padding backtrack"; 0 turns it off
     // Id after the EOS that ends the text; nullopt pads with EOS (SD 1.x). SD 2.x's OpenCLIP pads with 0.
     std::optional<text::TokenId> pad_id;
 };
@@ -65,6 +65,7 @@ struct EmbeddingDims {
 // is multiplied by its weight, then each chunk is rescaled so that its mean equals the mean it had before
 // (the UI encodes and rescales one chunk at a time). A chunk whose weighted mean is 0 is left unscaled.
 // Throws Error(ND_STATUS_INVALID_ARGUMENT) if the sizes disagree with `dims`.
-void apply_prompt_weights(std::span<float> embeddings, const EmbeddingDims& dims, std::span<const float> weights);
+void apply_prompt_weights(std::span<float> embeddings, const EmbeddingDims& dims,
+                          std::span<const float> weights);
 
 } // namespace nd::pipeline

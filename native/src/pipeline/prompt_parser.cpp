@@ -15,7 +15,9 @@ constexpr double kRoundMultiplier = 1.1;
 constexpr double kSquareMultiplier = 1.0 / 1.1;
 constexpr std::string_view kBreak = "BREAK";
 
-bool is_ascii_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_ascii_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
 
 // Bytes taken by white space (as a regex's \s sees it) starting at `pos`.
 std::size_t white_space_at(std::string_view text, std::size_t pos) noexcept {
@@ -35,7 +37,9 @@ std::size_t white_space_run(std::string_view text, std::size_t pos) noexcept {
     return end - pos;
 }
 
-bool is_word_code_point(char32_t c) noexcept { return c == U'_' || text::is_letter(c) || text::is_number(c); }
+bool is_word_code_point(char32_t c) noexcept {
+    return c == U'_' || text::is_letter(c) || text::is_number(c);
+}
 
 // Whether the code point ending just before `pos` is a word character (a regex's \w).
 bool word_before(std::string_view text, std::size_t pos) noexcept {
@@ -108,8 +112,8 @@ double parse_weight(std::string_view number, std::size_t offset) {
             return negative ? -value : value;
         }
     }
-    core::throw_error(ND_STATUS_INVALID_ARGUMENT, "prompt: the weight \"{}\" at byte {} is not a number", number,
-                      offset);
+    core::throw_error(ND_STATUS_INVALID_ARGUMENT, "prompt: the weight \"{}\" at byte {} is not a number",
+                      number, offset);
 }
 
 class Parser {
@@ -139,9 +143,10 @@ private:
         const char c = prompt_[pos];
         if (c == '\\') {
             // An escape keeps the next character if it is one of ( ) [ ] \, else the backslash vanishes.
-            const bool escapes = pos + 1 < prompt_.size() && std::string_view("()[]\\").find(prompt_[pos + 1]) !=
-                                                                  std::string_view::npos;
-            spans_.push_back(PromptSpan{escapes ? std::string(1, prompt_[pos + 1]) : std::string(), 1.0, false});
+            const bool escapes = pos + 1 < prompt_.size() &&
+                                 std::string_view("()[]\\").find(prompt_[pos + 1]) != std::string_view::npos;
+            spans_.push_back(
+                PromptSpan{escapes ? std::string(1, prompt_[pos + 1]) : std::string(), 1.0, false});
             return pos + (escapes ? 2 : 1);
         }
         if (c == '(') {
@@ -223,7 +228,8 @@ private:
                 }
                 match_start = prev;
             }
-            spans_.push_back(PromptSpan{std::string(text.substr(part_start, match_start - part_start)), 1.0, false});
+            spans_.push_back(
+                PromptSpan{std::string(text.substr(part_start, match_start - part_start)), 1.0, false});
             spans_.push_back(PromptSpan{std::string(kBreak), 1.0, true});
             part_start = after + white_space_run(text, after);
             search = part_start;
@@ -234,7 +240,8 @@ private:
     std::vector<PromptSpan> join_equal_weights() {
         std::vector<PromptSpan> joined;
         for (PromptSpan& span : spans_) {
-            if (!joined.empty() && !span.is_break && !joined.back().is_break && joined.back().weight == span.weight) {
+            if (!joined.empty() && !span.is_break && !joined.back().is_break &&
+                joined.back().weight == span.weight) {
                 joined.back().text += span.text;
             } else {
                 joined.push_back(std::move(span));

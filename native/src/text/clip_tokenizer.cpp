@@ -1,6 +1,5 @@
 #include "text/clip_tokenizer.hpp"
 
-#include <limits>
 #include <mutex>
 #include <utility>
 
@@ -39,7 +38,8 @@ char32_t byte_to_code_point(unsigned byte) noexcept {
 }
 
 std::uint64_t pair_key(TokenId left, TokenId right) noexcept {
-    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) | static_cast<std::uint32_t>(right);
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) |
+           static_cast<std::uint32_t>(right);
 }
 
 std::string to_utf8(std::u32string_view text) {
@@ -122,13 +122,14 @@ ClipTokenizer ClipTokenizer::from_vocab_and_merges(std::string_view vocab_json, 
         const std::optional<std::uint64_t> id =
             value.type() == formats::JsonType::number ? value.as_number().uint64 : std::nullopt;
         if (!id) {
-            core::throw_invalid_format("vocab.json: token \"{}\" at byte {}: the id must be a non-negative integer",
-                                       member.key, member.key_offset);
+            core::throw_invalid_format(
+                "vocab.json: token \"{}\" at byte {}: the id must be a non-negative integer", member.key,
+                member.key_offset);
         }
         if (*id >= members.size()) {
             core::throw_invalid_format(
-                "vocab.json: token \"{}\" at byte {} has id {}, outside 0..{} (ids must be dense)", member.key,
-                member.key_offset, *id, members.size() - 1);
+                "vocab.json: token \"{}\" at byte {} has id {}, outside 0..{} (ids must be dense)",
+                member.key, member.key_offset, *id, members.size() - 1);
         }
         if (seen[*id]) {
             core::throw_invalid_format("vocab.json: id {} is given to both \"{}\" and \"{}\" (byte {})", *id,
@@ -214,7 +215,8 @@ ClipTokenizer::ClipTokenizer(std::vector<std::string> tokens, std::span<const st
         std::string symbol;
         core::append_utf8(symbol, byte_to_code_point(byte));
         byte_token_[byte] = require(symbol, "a byte-level symbol");
-        byte_end_token_[byte] = require(symbol + std::string(kEndOfWord), "a byte-level symbol ending a word");
+        byte_end_token_[byte] =
+            require(symbol + std::string(kEndOfWord), "a byte-level symbol ending a word");
     }
 
     merges_.reserve(merges.size());
@@ -223,8 +225,8 @@ ClipTokenizer::ClipTokenizer(std::vector<std::string> tokens, std::span<const st
         const std::size_t space = merge.find(' ');
         if (space == std::string::npos || space == 0 || space + 1 == merge.size() ||
             merge.find(' ', space + 1) != std::string::npos) {
-            core::throw_invalid_format("{}: merge {} (\"{}\") is not two tokens separated by one space", source,
-                                       rank + 1, merge);
+            core::throw_invalid_format("{}: merge {} (\"{}\") is not two tokens separated by one space",
+                                       source, rank + 1, merge);
         }
         const std::string_view left = std::string_view(merge).substr(0, space);
         const std::string_view right = std::string_view(merge).substr(space + 1);
@@ -232,11 +234,11 @@ ClipTokenizer::ClipTokenizer(std::vector<std::string> tokens, std::span<const st
         const auto right_id = token_id(right);
         const auto merged_id = token_id(std::string(left) + std::string(right));
         if (!left_id || !right_id || !merged_id) {
-            core::throw_invalid_format("{}: merge {} (\"{}\") names a token missing from the vocabulary", source,
-                                       rank + 1, merge);
+            core::throw_invalid_format("{}: merge {} (\"{}\") names a token missing from the vocabulary",
+                                       source, rank + 1, merge);
         }
-        const auto [it, inserted] =
-            merges_.emplace(pair_key(*left_id, *right_id), Merge{static_cast<std::uint32_t>(rank), *merged_id});
+        const auto [it, inserted] = merges_.emplace(pair_key(*left_id, *right_id),
+                                                    Merge{static_cast<std::uint32_t>(rank), *merged_id});
         if (!inserted) {
             core::throw_invalid_format("{}: merge {} (\"{}\") repeats merge {}", source, rank + 1, merge,
                                        it->second.rank + 1);
@@ -246,7 +248,8 @@ ClipTokenizer::ClipTokenizer(std::vector<std::string> tokens, std::span<const st
 
 const std::string& ClipTokenizer::token_string(TokenId id) const {
     if (id < 0 || static_cast<std::size_t>(id) >= tokens_.size()) {
-        core::throw_error(ND_STATUS_NOT_FOUND, "token id {} is outside the vocabulary of {}", id, tokens_.size());
+        core::throw_error(ND_STATUS_NOT_FOUND, "token id {} is outside the vocabulary of {}", id,
+                          tokens_.size());
     }
     return tokens_[static_cast<std::size_t>(id)];
 }
@@ -268,7 +271,8 @@ std::vector<TokenId> ClipTokenizer::encode(std::string_view text) const {
         std::size_t special = std::u32string::npos;
         TokenId special_id = 0;
         std::size_t special_length = 0;
-        for (const auto& [name, id] : {std::pair{U"<|startoftext|>", bos_id_}, std::pair{U"<|endoftext|>", eos_id_}}) {
+        for (const auto& [name, id] :
+             {std::pair{U"<|startoftext|>", bos_id_}, std::pair{U"<|endoftext|>", eos_id_}}) {
             const std::size_t found = decoded.find(name, begin);
             if (found < special) {
                 special = found;
@@ -366,9 +370,11 @@ std::vector<TokenId> ClipTokenizer::merge_word(const std::string& utf8_word) con
     return symbols;
 }
 
-std::vector<TokenId> ClipTokenizer::encode_padded(std::string_view text, std::size_t length, TokenId pad_id) const {
+std::vector<TokenId> ClipTokenizer::encode_padded(std::string_view text, std::size_t length,
+                                                  TokenId pad_id) const {
     if (length < 2) {
-        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "padded length {} leaves no room for BOS and EOS", length);
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "padded length {} leaves no room for BOS and EOS",
+                          length);
     }
     std::vector<TokenId> ids = encode(text);
     if (ids.size() > length - 2) {

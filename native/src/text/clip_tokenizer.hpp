@@ -35,7 +35,8 @@ public:
 
     // From a token list in id order and "left right" merges by rank, as a GGUF stores them
     // (tokenizer.ggml.tokens, tokenizer.ggml.merges). Same checks and errors.
-    static ClipTokenizer from_token_list(std::span<const std::string> tokens, std::span<const std::string> merges);
+    static ClipTokenizer from_token_list(std::span<const std::string> tokens,
+                                         std::span<const std::string> merges);
 
     ClipTokenizer(ClipTokenizer&&) noexcept;
     ClipTokenizer& operator=(ClipTokenizer&&) noexcept;
@@ -65,7 +66,8 @@ public:
 private:
     struct WordCache;
 
-    ClipTokenizer(std::vector<std::string> tokens, std::span<const std::string> merges, std::string_view source);
+    ClipTokenizer(std::vector<std::string> tokens, std::span<const std::string> merges,
+                  std::string_view source);
 
     void encode_piece(std::u32string_view piece, std::vector<TokenId>& out) const;
     std::vector<TokenId> merge_word(const std::string& utf8_word) const;
@@ -78,8 +80,8 @@ private:
         TokenId merged;
     };
     std::unordered_map<std::uint64_t, Merge> merges_;
-    TokenId byte_token_[256] = {};      // the token of each byte inside a word
-    TokenId byte_end_token_[256] = {};  // the same byte ending a word ("</w>" appended)
+    TokenId byte_token_[256] = {};     // the token of each byte inside a word
+    TokenId byte_end_token_[256] = {}; // the same byte ending a word ("</w>" appended)
     TokenId bos_id_ = 0;
     TokenId eos_id_ = 0;
     std::unique_ptr<WordCache> cache_;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <span>
-#include <vector>
 
 #include "core/error.hpp"
 #include "core/utf8.hpp"
@@ -70,9 +70,9 @@ std::uint8_t combining_class(char32_t c) noexcept {
     if (c < 0x300) {
         return 0;
     }
-    const auto it = std::upper_bound(
-        std::begin(kCombiningClassRanges), std::end(kCombiningClassRanges), c,
-        [](char32_t value, const CombiningClassRange& r) { return value < r.first; });
+    const auto it =
+        std::upper_bound(std::begin(kCombiningClassRanges), std::end(kCombiningClassRanges), c,
+                         [](char32_t value, const CombiningClassRange& r) { return value < r.first; });
     if (it == std::begin(kCombiningClassRanges) || c > std::prev(it)->last) {
         return 0;
     }
@@ -108,8 +108,9 @@ char32_t compose_pair(char32_t first, char32_t second) noexcept {
         second < kVowelBase + kVowelCount) {
         return kHangulBase + ((first - kLeadBase) * kVowelCount + (second - kVowelBase)) * kTrailCount;
     }
-    if (first >= kHangulBase && first < kHangulBase + kSyllableCount && (first - kHangulBase) % kTrailCount == 0 &&
-        second > kTrailBase && second < kTrailBase + kTrailCount) {
+    if (first >= kHangulBase && first < kHangulBase + kSyllableCount &&
+        (first - kHangulBase) % kTrailCount == 0 && second > kTrailBase &&
+        second < kTrailBase + kTrailCount) {
         return first + (second - kTrailBase);
     }
     const PrimaryComposite key{first, second, 0};

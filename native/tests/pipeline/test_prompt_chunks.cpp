@@ -23,8 +23,12 @@ std::string read_text(const std::filesystem::path& path) {
     return text.str();
 }
 
-std::filesystem::path vocab_path() { return testing::fixtures_dir() / "tokenizer" / "vocab.json"; }
-std::filesystem::path merges_path() { return testing::fixtures_dir() / "tokenizer" / "merges.txt"; }
+std::filesystem::path vocab_path() {
+    return testing::fixtures_dir() / "tokenizer" / "vocab.json";
+}
+std::filesystem::path merges_path() {
+    return testing::fixtures_dir() / "tokenizer" / "merges.txt";
+}
 
 const text::ClipTokenizer& tokenizer() {
     static const text::ClipTokenizer instance =
@@ -84,7 +88,8 @@ TEST_F(PromptChunks, Short_prompt_is_one_chunk_of_77_with_weights_per_token) {
 }
 
 TEST_F(PromptChunks, Unweighted_prompt_matches_the_reference_encoder_input) {
-    const std::string prompt = "A Boston Terrier with a mermaid tail, at the bottom of the ocean, dramatic, digital art.";
+    const std::string prompt =
+        "A Boston Terrier with a mermaid tail, at the bottom of the ocean, dramatic, digital art.";
     const ChunkedPrompt result = chunk_prompt(tokenizer(), prompt);
     ASSERT_EQ(result.chunks.size(), 1u);
     EXPECT_EQ(result.chunks[0].tokens, tokenizer().encode_padded(prompt, 77));
@@ -181,7 +186,8 @@ TEST_F(PromptChunks, Open_clip_padding_follows_the_first_eos) {
     options.pad_id = 0;
     const ChunkedPrompt result = chunk_prompt(tokenizer(), "cat dog", options);
     const std::vector<TokenId>& tokens = result.chunks[0].tokens;
-    EXPECT_EQ(std::vector<TokenId>(tokens.begin(), tokens.begin() + 4), (std::vector<TokenId>{kBos, cat_, dog_, kEos}));
+    EXPECT_EQ(std::vector<TokenId>(tokens.begin(), tokens.begin() + 4),
+              (std::vector<TokenId>{kBos, cat_, dog_, kEos}));
     for (std::size_t i = 4; i < 77; ++i) {
         EXPECT_EQ(tokens[i], 0) << i;
     }

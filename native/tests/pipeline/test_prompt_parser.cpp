@@ -20,8 +20,12 @@ void PrintTo(const PromptSpan& span, std::ostream* out) {
 
 namespace {
 
-PromptSpan span(std::string text, double weight) { return PromptSpan{std::move(text), weight, false}; }
-PromptSpan break_span() { return PromptSpan{"BREAK", 1.0, true}; }
+PromptSpan span(std::string text, double weight) {
+    return PromptSpan{std::move(text), weight, false};
+}
+PromptSpan break_span() {
+    return PromptSpan{"BREAK", 1.0, true};
+}
 
 using Spans = std::vector<PromptSpan>;
 
@@ -84,8 +88,8 @@ TEST(PromptParser, Neighbours_of_equal_weight_are_joined) {
 TEST(PromptParser, Documented_mixed_example_matches_the_ui_weights) {
     EXPECT_EQ(parse_prompt_weights("a (((house:1.3)) [on] a (hill:0.5), sun, (((sky)))."),
               (Spans{span("a ", 1.0), span("house", 1.5730000000000004), span(" ", 1.1), span("on", 1.0),
-                     span(" a ", 1.1), span("hill", 0.55), span(", sun, ", 1.1), span("sky", 1.4641000000000006),
-                     span(".", 1.1)}));
+                     span(" a ", 1.1), span("hill", 0.55), span(", sun, ", 1.1),
+                     span("sky", 1.4641000000000006), span(".", 1.1)}));
 }
 
 TEST(PromptParser, Break_splits_and_takes_the_white_space_around_it) {

@@ -21,9 +21,15 @@ std::string read_text(const std::filesystem::path& path) {
     return text.str();
 }
 
-std::filesystem::path vocab_path() { return testing::fixtures_dir() / "tokenizer" / "vocab.json"; }
-std::filesystem::path merges_path() { return testing::fixtures_dir() / "tokenizer" / "merges.txt"; }
-std::filesystem::path cases_path() { return testing::fixtures_dir() / "tokenizer_cases.json"; }
+std::filesystem::path vocab_path() {
+    return testing::fixtures_dir() / "tokenizer" / "vocab.json";
+}
+std::filesystem::path merges_path() {
+    return testing::fixtures_dir() / "tokenizer" / "merges.txt";
+}
+std::filesystem::path cases_path() {
+    return testing::fixtures_dir() / "tokenizer_cases.json";
+}
 
 // One tokenizer for the suite: loading the 49408-token vocabulary takes a moment.
 const ClipTokenizer& fixture_tokenizer() {
@@ -79,8 +85,9 @@ TEST_F(ClipTokenizerFixture, Every_reference_case_matches_without_special_tokens
     ASSERT_EQ(cases.size(), 10u);
     for (const Case& c : cases) {
         const std::vector<TokenId> ids = tokenizer.encode(c.prompt);
-        EXPECT_EQ(ids, c.ids_no_special) << "prompt: " << c.prompt << "\n got:      " << describe(tokenizer, ids)
-                                         << "\n expected: " << describe(tokenizer, c.ids_no_special);
+        EXPECT_EQ(ids, c.ids_no_special)
+            << "prompt: " << c.prompt << "\n got:      " << describe(tokenizer, ids)
+            << "\n expected: " << describe(tokenizer, c.ids_no_special);
     }
 }
 
@@ -133,7 +140,7 @@ TEST_F(ClipTokenizerFixture, Decomposed_accents_are_composed_before_splitting) {
 TEST_F(ClipTokenizerFixture, Non_ascii_capitals_are_lowercased_like_python) {
     const ClipTokenizer& tokenizer = fixture_tokenizer();
     EXPECT_EQ(tokenizer.encode("\xC3\x89T\xC3\x89"), tokenizer.encode("\xC3\xA9t\xC3\xA9")); // ÉTÉ
-    EXPECT_EQ(tokenizer.encode("\xCE\xA9"), tokenizer.encode("\xCF\x89"));                  // Ω -> ω
+    EXPECT_EQ(tokenizer.encode("\xCE\xA9"), tokenizer.encode("\xCF\x89"));                   // Ω -> ω
 }
 
 TEST_F(ClipTokenizerFixture, Unicode_spaces_separate_words) {
@@ -265,9 +272,9 @@ std::string list_error(const std::vector<std::string>& tokens, const std::vector
 
 TEST(ClipTokenizerLoading, Small_vocabulary_merges_by_rank) {
     const SmallVocab v = small_vocab();
-    const ClipTokenizer tokenizer = ClipTokenizer::from_vocab_and_merges(vocab_json(v.tokens), "#version: 0.2\na b\na b</w>\n");
-    EXPECT_EQ(tokenizer.encode("AB ab abab"),
-              (std::vector<TokenId>{513, 513, 512, 513}));
+    const ClipTokenizer tokenizer =
+        ClipTokenizer::from_vocab_and_merges(vocab_json(v.tokens), "#version: 0.2\na b\na b</w>\n");
+    EXPECT_EQ(tokenizer.encode("AB ab abab"), (std::vector<TokenId>{513, 513, 512, 513}));
     EXPECT_EQ(tokenizer.token_string(512), "ab");
 }
 
@@ -290,7 +297,7 @@ TEST(ClipTokenizerLoading, Ids_with_gaps_or_repeats_are_rejected) {
 }
 
 TEST(ClipTokenizerLoading, Duplicate_token_in_json_is_rejected) {
-    EXPECT_CONTAINS(load_error("{\"a\": 0, \"a\": 1}", ""), "vocab.json");
+    EXPECT_CONTAINS(load_error("{\"a\": 0, \"a\": 1}", ""), "vocab.json: JSON: duplicate key \"a\"");
 }
 
 TEST(ClipTokenizerLoading, Missing_special_tokens_are_rejected) {

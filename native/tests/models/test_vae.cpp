@@ -20,6 +20,9 @@ namespace {
 using nd::testing::max_abs_error;
 
 constexpr float kTolerance = 1e-3f; // the fixture README's bound for stage outputs
+// The F32 path lands near 1e-5 on the tiny decoder; GroupNorm with eps 1e-5 instead of the VAE's 1e-6 is
+// only 4e-4 off, inside the README's bound, so the decoder is also held to this tighter one.
+constexpr float kDecoderTightTolerance = 1e-4f;
 const std::string kPrefix(Vae::kSd1Prefix);
 
 backends::cpu::CpuBackend& backend() {
@@ -78,6 +81,7 @@ TEST_F(VaeTest, Decoder_matches_the_reference) {
     const float error = max_abs_error(image, reference_.require("sd1.vae.decoded"));
     std::printf("VAE decoder max abs error %.3g\n", static_cast<double>(error));
     EXPECT_LE(error, kTolerance);
+    EXPECT_LE(error, kDecoderTightTolerance);
 }
 
 TEST_F(VaeTest, Encoder_mean_and_logvar_match_the_reference) {

@@ -70,6 +70,57 @@ ClipTextEncoder ClipTextEncoder::from_hf_weights(const model_files::WeightSet& w
     return ClipTextEncoder(config, std::move(tw));
 }
 
+ClipTextEncoder ClipTextEncoder::from_open_clip_weights(const model_files::WeightSet& weights,
+                                                        std::string_view prefix, ClipActivation activation) {
+    const ModelWeights w(weights, std::string(prefix));
+    ClipTextConfig config;
+    config.activation = activation;
+
+    const core::Tensor& tokens = w.get("token_embedding.weight", 2);
+    config.vocab = tokens.dim(0);
+    config.width = tokens.dim(1);
+    const core::Tensor& positions = w.get("positional_embedding", 2);
+    config.positions = positions.dim(0);
+    const std::int64_t d = config.width;
+    (void)w.get("positional_embedding", core::Shape{config.positions, d});
+    if (d % kHeadSize != 0) {
+        core::throw_invalid_format("weight '{}' gives a width of {}, not a multiple of CLIP's head size {}",
+                                   w.full_name("token_embedding.weight"), d, kHeadSize);
+    }
+    config.heads = static_cast<int>(d / kHeadSize);
+    config.layers = w.count_indexed("transformer.resblocks");
+    if (config.layers == 0) {
+        core::throw_invalid_format("missing weight '{}': the CLIP text encoder has no layers",
+                                   w.full_name("transformer.resblocks.0.ln_1.weight"));
+    }
+    config.mlp_width = w.get("transformer.resblocks.0.mlp.c_fc.weight", 2).dim(0);
+
+    ClipTextWeights tw;
+    tw.token_embedding = tokens;
+    tw.position_embedding = positions;
+    for (int i = 0; i < config.layers; ++i) {
+        const ModelWeights l = w.sub("transformer.resblocks." + std::to_string(i) + ".");
+        ClipTextLayerWeights layer;
+        layer.layer_norm1 = l.norm("ln_1", d);
+        // q, k and v are the thirds of the fused projection, in that order.
+        const core::Tensor& in_w = l.get("attn.in_proj_weight", core::Shape{3 * d, d});
+        const core::Tensor in_b =
+            to_f32_tensor(l.get("attn.in_proj_bias", core::Shape{3 * d}), l.full_name("attn.in_proj_bias"));
+        LinearWeights* parts[] = {&layer.q, &layer.k, &layer.v};
+        for (std::int64_t p = 0; p < 3; ++p) {
+            parts[p]->weight = in_w.narrow(0, p * d, d);
+            parts[p]->bias = in_b.narrow(0, p * d, d).contiguous();
+        }
+        layer.out = l.linear("attn.out_proj", d, d);
+        layer.layer_norm2 = l.norm("ln_2", d);
+        layer.fc1 = l.linear("mlp.c_fc", config.mlp_width, d);
+        layer.fc2 = l.linear("mlp.c_proj", d, config.mlp_width);
+        tw.layers.push_back(std::move(layer));
+    }
+    tw.final_layer_norm = w.norm("ln_final", d);
+    return ClipTextEncoder(config, std::move(tw));
+}
+
 ClipTextEncoder::ClipTextEncoder(const ClipTextConfig& config, ClipTextWeights weights)
     : config_(config), weights_(std::move(weights)) {
     const std::int64_t d = config_.width;

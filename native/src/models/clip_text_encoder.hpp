@@ -7,8 +7,9 @@
 //
 // The weights are held as plain per-layer structs, so that each file naming is one reader: from_hf_weights
 // reads Hugging Face CLIPTextModel names (SD 1.x's `cond_stage_model.transformer.text_model.*`, SDXL's
-// first encoder); OpenCLIP's (SD 2.x, SDXL's second encoder: fused in_proj weights split by narrow views,
-// GELU) would be another reader filling the same structs.
+// first encoder); from_open_clip_weights reads OpenCLIP's (SD 2.x's `cond_stage_model.model.*`, SDXL's
+// second encoder), whose fused in_proj weights become q/k/v through row views, nothing copied.
+// Not yet here: SDXL's pooled output (text_projection of the end-of-text token).
 #pragma once
 
 #include <cstdint>
@@ -63,12 +64,21 @@ class ClipTextEncoder {
 public:
     // SD 1.x checkpoints' prefix for the HF-named text model.
     static constexpr std::string_view kSd1Prefix = "cond_stage_model.transformer.text_model.";
+    // SD 2.x checkpoints' prefix for the OpenCLIP text tower (ViT-H/14: 24 layers, width 1024, GELU).
+    static constexpr std::string_view kSd2Prefix = "cond_stage_model.model.";
 
     // Reads HF CLIPTextModel names under `prefix` (embeddings.*, encoder.layers.N.*, final_layer_norm.*),
     // inferring every size. Throws Error(ND_STATUS_INVALID_FORMAT) naming the first missing or mis-shaped
     // tensor.
     static ClipTextEncoder from_hf_weights(const model_files::WeightSet& weights, std::string_view prefix = kSd1Prefix,
                                            ClipActivation activation = ClipActivation::QuickGelu);
+
+    // Reads OpenCLIP names under `prefix` (token_embedding.weight, positional_embedding,
+    // transformer.resblocks.N.{ln_1, attn.in_proj_weight/in_proj_bias, attn.out_proj, ln_2, mlp.c_fc,
+    // mlp.c_proj}, ln_final), inferring every size. SD 2.x conditions on clip_skip 2 (its "penultimate" layer).
+    static ClipTextEncoder from_open_clip_weights(const model_files::WeightSet& weights,
+                                                  std::string_view prefix = kSd2Prefix,
+                                                  ClipActivation activation = ClipActivation::Gelu);
 
     // Checks the structs against each other (every layer against `config`).
     ClipTextEncoder(const ClipTextConfig& config, ClipTextWeights weights);

@@ -2,7 +2,8 @@
 // shapes), then run through one Executor whose arenas are reused from call to call.
 //
 // A model's runner (ClipTextEncoderRunner, VaeRunner) owns one of these; the backends (a CpuBackend with
-// its thread count, later a GPU backend in front of it) belong to the caller and must outlive it.
+// its thread count, later a GPU backend in front of it) belong to the caller and must outlive it. Not
+// thread-safe: one run at a time (the executor's arenas are shared between runs).
 #pragma once
 
 #include <cstddef>

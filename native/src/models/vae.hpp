@@ -11,10 +11,13 @@
 // in every SD VAE. Latents here are unscaled: multiplying by scaling_factor (and dividing before decoding)
 // is the pipeline's job, since SD 1.x/2.x (0.18215) and SDXL (0.13025) VAEs have identical shapes.
 //
-// Memory: the decoder's working set is dominated by its last levels at full resolution (see
-// vae_decoder_peak in tests/models/test_vae.cpp for the SD 1.5 figure at 512x512); every op writes a
-// packed tensor that dies as soon as it is read, the group norms carry the silu, and attention runs in the
-// fused kernel, so no H*W x H*W score matrix exists.
+// Memory: every op writes a packed tensor that dies as soon as it is last read, the group norms carry the
+// silu, residual adds run in place, and attention runs in the fused kernel (no H*W x H*W score matrix).
+// The SD 1.5 decoder's plan at 512x512 needs 640 MiB (VaeFullSize test in tests/models/test_vae.cpp),
+// against stable-diffusion.cpp's 1.6 GB: the full-resolution level's first res block holds its 256-channel
+// input, that input normalized, and the 128-channel shortcut (256 + 256 + 128 MiB). Lower would take a
+// group norm that may write over its input (-256 MiB there) or a conv that upsamples as it reads; a tiled
+// decode was not chosen, since per-tile GroupNorm statistics change the image (seams) where this is exact.
 #pragma once
 
 #include <cstdint>

@@ -102,6 +102,67 @@ TEST_F(ClipTextEncoderTest, Fewer_tokens_and_one_prompt_give_the_leading_rows_of
     EXPECT_LE(max_abs_error(out, expected), kTolerance);
 }
 
+// The fixture's HF-named weights renamed the way OpenCLIP (SD 2.x) stores them, q/k/v fused into in_proj.
+model_files::WeightSet as_open_clip(const model_files::WeightSet& hf, const std::string& to) {
+    const auto get = [&](const std::string& name) { return hf.require(kPrefix + name); };
+    model_files::WeightSet out;
+    out.add(to + "token_embedding.weight", get("embeddings.token_embedding.weight"));
+    out.add(to + "positional_embedding", get("embeddings.position_embedding.weight"));
+    for (int i = 0;; ++i) {
+        const std::string from = "encoder.layers." + std::to_string(i) + ".";
+        if (!hf.contains(kPrefix + from + "layer_norm1.weight")) {
+            break;
+        }
+        const std::string at = to + "transformer.resblocks." + std::to_string(i) + ".";
+        for (const char* part : {"weight", "bias"}) {
+            const std::string suffix = std::string(".") + part;
+            out.add(at + "ln_1" + suffix, get(from + "layer_norm1" + suffix));
+            out.add(at + "ln_2" + suffix, get(from + "layer_norm2" + suffix));
+            out.add(at + "attn.out_proj" + suffix, get(from + "self_attn.out_proj" + suffix));
+            out.add(at + "mlp.c_fc" + suffix, get(from + "mlp.fc1" + suffix));
+            out.add(at + "mlp.c_proj" + suffix, get(from + "mlp.fc2" + suffix));
+            const core::Tensor q = get(from + "self_attn.q_proj" + suffix);
+            core::Shape fused = q.shape();
+            fused[0] *= 3;
+            const core::Tensor in_proj = core::Tensor::empty(q.dtype(), fused);
+            const char* names[] = {"q_proj", "k_proj", "v_proj"};
+            for (int p = 0; p < 3; ++p) {
+                in_proj.narrow(0, p * q.dim(0), q.dim(0)).copy_from(get(from + "self_attn." + names[p] + suffix));
+            }
+            out.add(at + "attn.in_proj_" + part, in_proj);
+        }
+    }
+    out.add(to + "ln_final.weight", get("final_layer_norm.weight"));
+    out.add(to + "ln_final.bias", get("final_layer_norm.bias"));
+    return out;
+}
+
+TEST_F(ClipTextEncoderTest, Open_clip_names_with_fused_in_proj_give_the_same_states) {
+    // The tiny model uses quick_gelu; OpenCLIP's GELU is the reader's default, so it is overridden here.
+    const std::string prefix(ClipTextEncoder::kSd2Prefix);
+    auto encoder = std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_open_clip_weights(
+        as_open_clip(weights_, prefix), prefix, ClipActivation::QuickGelu));
+    EXPECT_EQ(encoder->config().layers, 3);
+    EXPECT_EQ(encoder->config().heads, 2);
+    ClipTextEncoderRunner runner(encoder, backend());
+    const core::Tensor& ids = reference_.require("sd1.te.input_ids");
+    EXPECT_LE(max_abs_error(runner.encode(ids, 1), reference_.require("sd1.te.last_hidden_state")), kTolerance);
+    EXPECT_LE(max_abs_error(runner.encode(ids, 2), reference_.require("sd1.te.penultimate_with_final_ln")),
+              kTolerance);
+}
+
+TEST_F(ClipTextEncoderTest, Open_clip_gelu_differs_from_quick_gelu) {
+    // The activation matters at this tolerance: GELU on the quick_gelu model's weights misses the reference.
+    const std::string prefix(ClipTextEncoder::kSd2Prefix);
+    auto encoder = std::make_shared<const ClipTextEncoder>(
+        ClipTextEncoder::from_open_clip_weights(as_open_clip(weights_, prefix), prefix));
+    EXPECT_EQ(encoder->config().activation, ClipActivation::Gelu);
+    ClipTextEncoderRunner runner(encoder, backend());
+    EXPECT_GT(max_abs_error(runner.encode(reference_.require("sd1.te.input_ids"), 1),
+                            reference_.require("sd1.te.last_hidden_state")),
+              kTolerance);
+}
+
 TEST_F(ClipTextEncoderTest, Missing_weight_is_refused_naming_the_tensor) {
     const std::string name = kPrefix + "encoder.layers.1.self_attn.v_proj.bias";
     try {

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "model_files/safetensors_weights.hpp"
 #include "models/clip_text_encoder_runner.hpp"
+#include "support/quantized_weights.hpp"
 #include "support/tiny_sd1.hpp"
 
 namespace nd::models {
@@ -161,6 +162,26 @@ TEST_F(ClipTextEncoderTest, Open_clip_gelu_differs_from_quick_gelu) {
     EXPECT_GT(max_abs_error(runner.encode(reference_.require("sd1.te.input_ids"), 1),
                             reference_.require("sd1.te.last_hidden_state")),
               kTolerance);
+}
+
+TEST_F(ClipTextEncoderTest, Q8_0_weights_run_through_the_same_code) {
+    // Every matrix (the linear layers and both embedding tables) as Q8_0, against a float run of the very
+    // values those blocks hold: what remains is the integer kernels' rounding of activations to 8-bit
+    // blocks. Not a README tolerance (the fixture has no quantized reference); a mis-wired quantized path
+    // would be off by the outputs' own scale, so: within 10% of the largest output.
+    const nd::testing::QuantizedWeights q = nd::testing::quantize_weights(weights_, kPrefix, ND_DTYPE_Q8_0);
+    EXPECT_EQ(q.converted, 3 * 6 + 2);
+    auto quantized = std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_hf_weights(q.quantized));
+    auto dequantized = std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_hf_weights(q.dequantized));
+    EXPECT_EQ(quantized->weights().layers[0].fc1.weight.dtype(), ND_DTYPE_Q8_0);
+    ClipTextEncoderRunner quantized_runner(quantized, backend());
+    ClipTextEncoderRunner float_runner(dequantized, backend());
+    const core::Tensor& ids = reference_.require("sd1.te.input_ids");
+    const core::Tensor expected = float_runner.encode(ids, 1);
+    const float error = max_abs_error(quantized_runner.encode(ids, 1), expected);
+    std::printf("CLIP Q8_0 weights against their dequantized values: max abs error %.3g (largest output %.3g)\n",
+                static_cast<double>(error), static_cast<double>(nd::testing::max_abs(expected)));
+    EXPECT_LT(error, 0.1f * nd::testing::max_abs(expected));
 }
 
 TEST_F(ClipTextEncoderTest, Missing_weight_is_refused_naming_the_tensor) {

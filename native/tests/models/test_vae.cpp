@@ -12,6 +12,7 @@
 #include "model_files/safetensors_weights.hpp"
 #include "models/vae_runner.hpp"
 #include "support/sd15_shapes.hpp"
+#include "support/quantized_weights.hpp"
 #include "support/tiny_sd1.hpp"
 
 namespace nd::models {
@@ -108,6 +109,24 @@ TEST_F(VaeTest, Decode_only_weights_decode_and_refuse_to_encode) {
     } catch (const core::Error& e) {
         EXPECT_EQ(e.status(), ND_STATUS_UNSUPPORTED);
     }
+}
+
+TEST_F(VaeTest, Q8_0_convolution_rows_run_through_the_same_code) {
+    // 3x3 kernels whose rows (C*9) are whole Q8_0 blocks, stored as [O, C*9] rows as quantized files hold
+    // them, against a float run of the values those blocks hold. Not a README tolerance (the fixture has no
+    // quantized reference): the integer kernels also round every conv's input to 8-bit blocks, which costs
+    // about as much as rounding the weights did (0.07 here, on outputs up to 3); a mis-wired kernel size or
+    // row layout would be off by the outputs' own scale. So: within 10% of the largest output.
+    const nd::testing::QuantizedWeights q = nd::testing::quantize_weights(weights_, kPrefix, ND_DTYPE_Q8_0);
+    EXPECT_GT(q.converted, 40);
+    VaeRunner quantized(std::make_shared<const Vae>(Vae::from_weights(q.quantized)), backend());
+    VaeRunner dequantized(std::make_shared<const Vae>(Vae::from_weights(q.dequantized)), backend());
+    const core::Tensor& z = reference_.require("sd1.vae.z");
+    const core::Tensor expected = dequantized.decode(z);
+    const float error = max_abs_error(quantized.decode(z), expected);
+    std::printf("VAE decoder Q8_0 convolutions against their dequantized values: max abs error %.3g\n",
+                static_cast<double>(error));
+    EXPECT_LT(error, 0.1f * nd::testing::max_abs(expected));
 }
 
 TEST_F(VaeTest, Missing_weight_is_refused_naming_the_tensor) {

@@ -33,4 +33,13 @@ inline float max_abs_error(const core::Tensor& actual, const core::Tensor& expec
     return worst;
 }
 
+// The largest |x| of a tensor.
+inline float max_abs(const core::Tensor& tensor) {
+    float worst = 0.0f;
+    for (const float x : tensor.to_f32()) {
+        worst = std::max(worst, std::fabs(x));
+    }
+    return worst;
+}
+
 } // namespace nd::testing

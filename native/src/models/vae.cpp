@@ -32,10 +32,10 @@ VaeMidWeights read_mid(const ModelWeights& w, std::int64_t channels) {
 // original Downsample does (conv2d's padding is symmetric, so the zeros are concatenated).
 core::ValueId pad_right_bottom(core::Graph& graph, core::ValueId x, const std::string& name) {
     const core::Shape s = graph.shape(x);
-    const core::ValueId column = graph.weight(name + ".pad_w", core::Tensor::empty(ND_DTYPE_F32, {s[0], s[1], s[2], 1}));
+    const core::ValueId column = graph.weight(name + ".zero_column", core::Tensor::empty(ND_DTYPE_F32, {s[0], s[1], s[2], 1}));
     const core::ValueId wider = graph.concat({x, column}, 3, name + ".pad_w");
     const core::ValueId row =
-        graph.weight(name + ".pad_h", core::Tensor::empty(ND_DTYPE_F32, {s[0], s[1], 1, s[3] + 1}));
+        graph.weight(name + ".zero_row", core::Tensor::empty(ND_DTYPE_F32, {s[0], s[1], 1, s[3] + 1}));
     return graph.concat({wider, row}, 2, name + ".pad_h");
 }
 

@@ -10,6 +10,7 @@
 #include "model_files/safetensors_weights.hpp"
 #include "models/clip_text_encoder_runner.hpp"
 #include "support/quantized_weights.hpp"
+#include "support/sd15_shapes.hpp"
 #include "support/tiny_sd1.hpp"
 
 namespace nd::models {
@@ -216,6 +217,22 @@ TEST_F(ClipTextEncoderTest, Too_many_tokens_and_bad_clip_skip_are_refused) {
     const core::ValueId ids = graph.input("ids", ND_DTYPE_I32, {1, 77});
     EXPECT_THROW((void)encoder.build_output(graph, ids, 0), core::Error);
     EXPECT_THROW((void)encoder.build_output(graph, ids, 4), core::Error);
+}
+
+TEST(ClipTextEncoderFullSize, Sd15_clip_l_sizes_are_inferred_and_its_graph_builds) {
+    const auto shapes = nd::testing::fixtures_dir() / "sd15_original_tensor_shapes.json";
+    ND_SKIP_IF_FIXTURE_MISSING(shapes);
+    const model_files::WeightSet weights = nd::testing::sd15_shape_only_weights(shapes, {"cond_stage_model."});
+    const ClipTextEncoder encoder = ClipTextEncoder::from_hf_weights(weights);
+    const ClipTextConfig& c = encoder.config();
+    EXPECT_EQ(c.layers, 12);
+    EXPECT_EQ(c.width, 768);
+    EXPECT_EQ(c.heads, 12);
+    EXPECT_EQ(c.mlp_width, 3072);
+    EXPECT_EQ(c.positions, 77);
+    core::Graph graph;
+    const core::ValueId out = encoder.build_output(graph, graph.input("ids", ND_DTYPE_I32, {2, 77}), 2);
+    EXPECT_EQ(graph.shape(out), (core::Shape{2, 77, 768}));
 }
 
 } // namespace

@@ -24,7 +24,8 @@ using namespace nd;
 constexpr double kMiB = 1024.0 * 1024.0;
 
 bool shapes_available(benchmark::State& state) {
-    if (!nd::testing::missing_fixture_reason(nd::testing::fixtures_dir() / "sd15_original_tensor_shapes.json").empty()) {
+    if (!nd::testing::missing_fixture_reason(nd::testing::fixtures_dir() / "sd15_original_tensor_shapes.json")
+             .empty()) {
         state.SkipWithError("shared/fixtures/sd15_original_tensor_shapes.json is missing");
         return false;
     }
@@ -32,8 +33,8 @@ bool shapes_available(benchmark::State& state) {
 }
 
 model_files::WeightSet sd15_weights(const char* prefix) {
-    return nd::testing::sd15_shape_only_weights(nd::testing::fixtures_dir() / "sd15_original_tensor_shapes.json",
-                                                {prefix}, /*random=*/true);
+    return nd::testing::sd15_shape_only_weights(
+        nd::testing::fixtures_dir() / "sd15_original_tensor_shapes.json", {prefix}, /*random=*/true);
 }
 
 // CLIP ViT-L/14's text model (12 layers, width 768), `prompts` x 77 tokens, CLIP skip 1.

@@ -13,7 +13,9 @@ namespace {
 // Every CLIP text model SD uses (ViT-L/14, OpenCLIP ViT-H/14 and bigG/14) has 64 channels per head.
 constexpr std::int64_t kHeadSize = 64;
 
-std::string layer_name(int index) { return "encoder.layers." + std::to_string(index); }
+std::string layer_name(int index) {
+    return "encoder.layers." + std::to_string(index);
+}
 
 void check_same(const core::Tensor& tensor, const core::Shape& shape, const std::string& what) {
     if (!tensor.defined() || !(tensor.shape() == shape)) {
@@ -25,8 +27,8 @@ void check_same(const core::Tensor& tensor, const core::Shape& shape, const std:
 
 } // namespace
 
-ClipTextEncoder ClipTextEncoder::from_hf_weights(const model_files::WeightSet& weights, std::string_view prefix,
-                                                 ClipActivation activation) {
+ClipTextEncoder ClipTextEncoder::from_hf_weights(const model_files::WeightSet& weights,
+                                                 std::string_view prefix, ClipActivation activation) {
     const ModelWeights w(weights, std::string(prefix));
     ClipTextConfig config;
     config.activation = activation;
@@ -124,11 +126,12 @@ ClipTextEncoder ClipTextEncoder::from_open_clip_weights(const model_files::Weigh
 ClipTextEncoder::ClipTextEncoder(const ClipTextConfig& config, ClipTextWeights weights)
     : config_(config), weights_(std::move(weights)) {
     const std::int64_t d = config_.width;
-    if (config_.layers <= 0 || d <= 0 || config_.heads <= 0 || d % config_.heads != 0 || config_.positions <= 0 ||
-        static_cast<int>(weights_.layers.size()) != config_.layers) {
-        core::throw_invalid_format("CLIP text encoder: inconsistent configuration ({} layers for {} stored, width {}, "
-                                   "{} heads, {} positions)",
-                                   config_.layers, weights_.layers.size(), d, config_.heads, config_.positions);
+    if (config_.layers <= 0 || d <= 0 || config_.heads <= 0 || d % config_.heads != 0 ||
+        config_.positions <= 0 || static_cast<int>(weights_.layers.size()) != config_.layers) {
+        core::throw_invalid_format(
+            "CLIP text encoder: inconsistent configuration ({} layers for {} stored, width {}, "
+            "{} heads, {} positions)",
+            config_.layers, weights_.layers.size(), d, config_.heads, config_.positions);
     }
     check_same(weights_.token_embedding, core::Shape{config_.vocab, d}, "the token embedding");
     check_same(weights_.position_embedding, core::Shape{config_.positions, d}, "the position embedding");
@@ -161,7 +164,8 @@ core::ValueId ClipTextEncoder::layer(core::Graph& graph, core::ValueId x, int in
     const std::int64_t head_size = config_.width / heads;
 
     // Self-attention: heads are views of the projections ([N, T, H, D] -> [N, H, T, D]), no copies.
-    const core::ValueId h = add_layer_norm(graph, x, w.layer_norm1, config_.layer_norm_eps, name + ".layer_norm1");
+    const core::ValueId h =
+        add_layer_norm(graph, x, w.layer_norm1, config_.layer_norm_eps, name + ".layer_norm1");
     auto split_heads = [&](core::ValueId projected) {
         return graph.permute(graph.reshape(projected, core::Shape{n, t, heads, head_size}), {0, 2, 1, 3});
     };
@@ -178,16 +182,19 @@ core::ValueId ClipTextEncoder::layer(core::Graph& graph, core::ValueId x, int in
     const core::ValueId x1 = graph.add(x, attended, name + ".attention_residual");
 
     // MLP.
-    const core::ValueId h2 = add_layer_norm(graph, x1, w.layer_norm2, config_.layer_norm_eps, name + ".layer_norm2");
+    const core::ValueId h2 =
+        add_layer_norm(graph, x1, w.layer_norm2, config_.layer_norm_eps, name + ".layer_norm2");
     core::ValueId m = add_linear(graph, h2, w.fc1, name + ".mlp.fc1");
-    m = config_.activation == ClipActivation::QuickGelu ? graph.quick_gelu(m, name + ".mlp.act")
-                                                        : graph.gelu(m, core::GeluApproximation::Erf, name + ".mlp.act");
+    m = config_.activation == ClipActivation::QuickGelu
+            ? graph.quick_gelu(m, name + ".mlp.act")
+            : graph.gelu(m, core::GeluApproximation::Erf, name + ".mlp.act");
     m = add_linear(graph, m, w.fc2, name + ".mlp.fc2");
     return graph.add(x1, m, name + ".mlp_residual");
 }
 
 core::ValueId ClipTextEncoder::final_norm(core::Graph& graph, core::ValueId x) const {
-    return add_layer_norm(graph, x, weights_.final_layer_norm, config_.layer_norm_eps, "text.final_layer_norm");
+    return add_layer_norm(graph, x, weights_.final_layer_norm, config_.layer_norm_eps,
+                          "text.final_layer_norm");
 }
 
 ClipTextValues ClipTextEncoder::build(core::Graph& graph, core::ValueId ids) const {
@@ -198,7 +205,8 @@ ClipTextValues ClipTextEncoder::build(core::Graph& graph, core::ValueId ids) con
                           shape.to_string(), config_.positions);
     }
     const std::int64_t t = shape[1];
-    const core::ValueId table = graph.weight("text.embeddings.token_embedding.weight", weights_.token_embedding);
+    const core::ValueId table =
+        graph.weight("text.embeddings.token_embedding.weight", weights_.token_embedding);
     const core::ValueId tokens = graph.embedding(table, ids, "text.embeddings.token_embedding");
     // Positions go through the embedding op too, so the table may stay in whatever dtype it is stored.
     const core::ValueId pos_table =
@@ -219,8 +227,9 @@ ClipTextValues ClipTextEncoder::build(core::Graph& graph, core::ValueId ids) con
 
 core::ValueId ClipTextEncoder::build_output(core::Graph& graph, core::ValueId ids, int clip_skip) const {
     if (clip_skip < 1 || clip_skip > config_.layers) {
-        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "CLIP skip {} is outside [1, {}] for a {}-layer text encoder",
-                          clip_skip, config_.layers, config_.layers);
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT,
+                          "CLIP skip {} is outside [1, {}] for a {}-layer text encoder", clip_skip,
+                          config_.layers, config_.layers);
     }
     const ClipTextValues values = build(graph, ids);
     return final_norm(graph, values.hidden_states[static_cast<std::size_t>(config_.layers + 1 - clip_skip)]);

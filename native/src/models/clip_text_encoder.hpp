@@ -70,12 +70,14 @@ public:
     // Reads HF CLIPTextModel names under `prefix` (embeddings.*, encoder.layers.N.*, final_layer_norm.*),
     // inferring every size. Throws Error(ND_STATUS_INVALID_FORMAT) naming the first missing or mis-shaped
     // tensor.
-    static ClipTextEncoder from_hf_weights(const model_files::WeightSet& weights, std::string_view prefix = kSd1Prefix,
+    static ClipTextEncoder from_hf_weights(const model_files::WeightSet& weights,
+                                           std::string_view prefix = kSd1Prefix,
                                            ClipActivation activation = ClipActivation::QuickGelu);
 
     // Reads OpenCLIP names under `prefix` (token_embedding.weight, positional_embedding,
     // transformer.resblocks.N.{ln_1, attn.in_proj_weight/in_proj_bias, attn.out_proj, ln_2, mlp.c_fc,
-    // mlp.c_proj}, ln_final), inferring every size. SD 2.x conditions on clip_skip 2 (its "penultimate" layer).
+    // mlp.c_proj}, ln_final), inferring every size. SD 2.x conditions on clip_skip 2 (its "penultimate"
+    // layer).
     static ClipTextEncoder from_open_clip_weights(const model_files::WeightSet& weights,
                                                   std::string_view prefix = kSd2Prefix,
                                                   ClipActivation activation = ClipActivation::Gelu);

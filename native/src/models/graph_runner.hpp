@@ -25,7 +25,8 @@ class GraphRunner {
 public:
     // Backends in order of preference (backends::plan_for places each op on the first that runs it).
     explicit GraphRunner(std::vector<backends::Backend*> backends);
-    explicit GraphRunner(backends::Backend& backend) : GraphRunner(std::vector<backends::Backend*>{&backend}) {}
+    explicit GraphRunner(backends::Backend& backend)
+        : GraphRunner(std::vector<backends::Backend*>{&backend}) {}
 
     using Builder = std::function<core::Graph()>;
 
@@ -33,7 +34,8 @@ public:
     const core::Plan& plan(const std::string& key, const Builder& build);
     // Runs the plan for `key` with `inputs` (in the graph's input order); returns its outputs in
     // mark_output order, as packed host tensors the caller owns.
-    std::vector<core::Tensor> run(const std::string& key, const Builder& build, std::span<const core::Tensor> inputs);
+    std::vector<core::Tensor> run(const std::string& key, const Builder& build,
+                                  std::span<const core::Tensor> inputs);
 
     [[nodiscard]] std::size_t plan_count() const noexcept { return plans_.size(); }
 

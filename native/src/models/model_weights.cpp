@@ -18,17 +18,23 @@ std::string ModelWeights::full_name(std::string_view name) const {
     return full;
 }
 
-ModelWeights ModelWeights::sub(std::string_view prefix) const { return ModelWeights(*set_, full_name(prefix)); }
+ModelWeights ModelWeights::sub(std::string_view prefix) const {
+    return ModelWeights(*set_, full_name(prefix));
+}
 
-bool ModelWeights::has(std::string_view name) const { return set_->contains(full_name(name)); }
+bool ModelWeights::has(std::string_view name) const {
+    return set_->contains(full_name(name));
+}
 
-const core::Tensor& ModelWeights::get(std::string_view name) const { return set_->require(full_name(name)); }
+const core::Tensor& ModelWeights::get(std::string_view name) const {
+    return set_->require(full_name(name));
+}
 
 const core::Tensor& ModelWeights::get(std::string_view name, int rank) const {
     const core::Tensor& tensor = get(name);
     if (tensor.rank() != rank) {
-        core::throw_invalid_format("weight '{}' has shape {} but the model expects {} dimensions", full_name(name),
-                                   tensor.shape().to_string(), rank);
+        core::throw_invalid_format("weight '{}' has shape {} but the model expects {} dimensions",
+                                   full_name(name), tensor.shape().to_string(), rank);
     }
     return tensor;
 }
@@ -68,7 +74,8 @@ int ModelWeights::count_indexed(std::string_view stem) const {
 
 NormWeights ModelWeights::norm(std::string_view name, std::int64_t channels) const {
     const std::string stem(name);
-    return NormWeights{get(stem + ".weight", core::Shape{channels}), get(stem + ".bias", core::Shape{channels})};
+    return NormWeights{get(stem + ".weight", core::Shape{channels}),
+                       get(stem + ".bias", core::Shape{channels})};
 }
 
 LinearWeights ModelWeights::linear(std::string_view name, std::int64_t out, std::int64_t in) const {
@@ -97,12 +104,14 @@ ConvWeights ModelWeights::conv(std::string_view name, std::int64_t out, std::int
     return w;
 }
 
-LinearWeights ModelWeights::conv1x1_as_linear(std::string_view name, std::int64_t out, std::int64_t in) const {
+LinearWeights ModelWeights::conv1x1_as_linear(std::string_view name, std::int64_t out,
+                                              std::int64_t in) const {
     const std::string stem(name);
     const std::string weight_name = stem + ".weight";
     LinearWeights w;
-    w.weight = get(weight_name).rank() == 2 ? get(weight_name, core::Shape{out, in})
-                                            : get(weight_name, core::Shape{out, in, 1, 1}).reshape(core::Shape{out, in});
+    w.weight = get(weight_name).rank() == 2
+                   ? get(weight_name, core::Shape{out, in})
+                   : get(weight_name, core::Shape{out, in, 1, 1}).reshape(core::Shape{out, in});
     w.bias = to_f32_tensor(get(stem + ".bias", core::Shape{out}), full_name(stem + ".bias"));
     return w;
 }
@@ -117,8 +126,8 @@ std::int64_t ModelWeights::conv_in_channels(std::string_view name, int kernel) c
     if (weight.rank() == 2 && weight.dim(1) % taps == 0) {
         return weight.dim(1) / taps;
     }
-    core::throw_invalid_format("weight '{}' has shape {}, not that of a {}x{} convolution", full_name(weight_name),
-                               weight.shape().to_string(), kernel, kernel);
+    core::throw_invalid_format("weight '{}' has shape {}, not that of a {}x{} convolution",
+                               full_name(weight_name), weight.shape().to_string(), kernel, kernel);
 }
 
 core::Tensor to_f32_tensor(const core::Tensor& tensor, std::string_view name) {
@@ -126,14 +135,16 @@ core::Tensor to_f32_tensor(const core::Tensor& tensor, std::string_view name) {
         return tensor;
     }
     if (core::dtype_is_quantized(tensor.dtype())) {
-        core::throw_error(ND_STATUS_UNSUPPORTED, "weight '{}' is {}; the model needs it as floats (F32, F16 or BF16)",
-                          name, core::dtype_name(tensor.dtype()));
+        core::throw_error(ND_STATUS_UNSUPPORTED,
+                          "weight '{}' is {}; the model needs it as floats (F32, F16 or BF16)", name,
+                          core::dtype_name(tensor.dtype()));
     }
     const std::vector<float> values = tensor.to_f32();
     return core::Tensor::from_f32(tensor.shape(), values);
 }
 
-core::ValueId add_linear(core::Graph& graph, core::ValueId x, const LinearWeights& w, const std::string& name) {
+core::ValueId add_linear(core::Graph& graph, core::ValueId x, const LinearWeights& w,
+                         const std::string& name) {
     const core::ValueId weight = graph.weight(name + ".weight", w.weight);
     const core::ValueId bias = w.bias.defined() ? graph.weight(name + ".bias", w.bias) : core::ValueId{};
     return graph.linear(x, weight, bias, name);

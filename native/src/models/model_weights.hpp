@@ -67,9 +67,11 @@ public:
     [[nodiscard]] LinearWeights linear(std::string_view name, std::int64_t out, std::int64_t in) const;
     // `name`.weight as [out, in, kernel, kernel] (or quantized rows [out, in*kernel*kernel]) and `name`.bias
     // [out]; out < 0 takes the output width from the weight.
-    [[nodiscard]] ConvWeights conv(std::string_view name, std::int64_t out, std::int64_t in, int kernel) const;
+    [[nodiscard]] ConvWeights conv(std::string_view name, std::int64_t out, std::int64_t in,
+                                   int kernel) const;
     // A 1x1 convolution read as a linear layer (attention projections stored as [out, in, 1, 1]).
-    [[nodiscard]] LinearWeights conv1x1_as_linear(std::string_view name, std::int64_t out, std::int64_t in) const;
+    [[nodiscard]] LinearWeights conv1x1_as_linear(std::string_view name, std::int64_t out,
+                                                  std::int64_t in) const;
     // The input width of convolution `name` with this kernel (from dimension 1 of its weight).
     [[nodiscard]] std::int64_t conv_in_channels(std::string_view name, int kernel) const;
 
@@ -84,7 +86,8 @@ core::Tensor to_f32_tensor(const core::Tensor& tensor, std::string_view name);
 
 // Graph helpers over the structs above; `name` names the nodes (the weights' prefix, so that a shape error
 // in the graph names the layer too).
-core::ValueId add_linear(core::Graph& graph, core::ValueId x, const LinearWeights& w, const std::string& name);
+core::ValueId add_linear(core::Graph& graph, core::ValueId x, const LinearWeights& w,
+                         const std::string& name);
 core::ValueId add_conv(core::Graph& graph, core::ValueId x, const ConvWeights& w, int stride, int pad,
                        const std::string& name);
 core::ValueId add_group_norm(core::Graph& graph, core::ValueId x, const NormWeights& w,

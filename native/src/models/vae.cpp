@@ -9,21 +9,27 @@ namespace nd::models {
 
 namespace {
 
-std::string level_name(const char* stem, int level) { return std::string(stem) + "." + std::to_string(level); }
-std::string block_name(const std::string& level, int block) { return level + ".block." + std::to_string(block); }
+std::string level_name(const char* stem, int level) {
+    return std::string(stem) + "." + std::to_string(level);
+}
+std::string block_name(const std::string& level, int block) {
+    return level + ".block." + std::to_string(block);
+}
 
 VaeMidWeights read_mid(const ModelWeights& w, std::int64_t channels) {
     VaeMidWeights mid;
     mid.block_1 = read_vae_res_block(w, "mid.block_1", channels);
     if (mid.block_1.out_channels() != channels) {
         core::throw_invalid_format("weight '{}' has {} output channels but the mid block is {} wide",
-                                   w.full_name("mid.block_1.conv1.weight"), mid.block_1.out_channels(), channels);
+                                   w.full_name("mid.block_1.conv1.weight"), mid.block_1.out_channels(),
+                                   channels);
     }
     mid.attn_1 = read_vae_attention(w, "mid.attn_1", channels);
     mid.block_2 = read_vae_res_block(w, "mid.block_2", channels);
     if (mid.block_2.out_channels() != channels) {
         core::throw_invalid_format("weight '{}' has {} output channels but the mid block is {} wide",
-                                   w.full_name("mid.block_2.conv1.weight"), mid.block_2.out_channels(), channels);
+                                   w.full_name("mid.block_2.conv1.weight"), mid.block_2.out_channels(),
+                                   channels);
     }
     return mid;
 }
@@ -32,7 +38,8 @@ VaeMidWeights read_mid(const ModelWeights& w, std::int64_t channels) {
 // original Downsample does (conv2d's padding is symmetric, so the zeros are concatenated).
 core::ValueId pad_right_bottom(core::Graph& graph, core::ValueId x, const std::string& name) {
     const core::Shape s = graph.shape(x);
-    const core::ValueId column = graph.weight(name + ".zero_column", core::Tensor::empty(ND_DTYPE_F32, {s[0], s[1], s[2], 1}));
+    const core::ValueId column =
+        graph.weight(name + ".zero_column", core::Tensor::empty(ND_DTYPE_F32, {s[0], s[1], s[2], 1}));
     const core::ValueId wider = graph.concat({x, column}, 3, name + ".pad_w");
     const core::ValueId row =
         graph.weight(name + ".zero_row", core::Tensor::empty(ND_DTYPE_F32, {s[0], s[1], 1, s[3] + 1}));
@@ -87,8 +94,9 @@ Vae Vae::from_weights(const model_files::WeightSet& weights, std::string_view pr
             if (i > 0) {
                 lw.resample = d.conv(level + ".upsample.conv", in, in, 3);
             } else if (d.has(level + ".upsample.conv.weight")) {
-                core::throw_invalid_format("weight '{}' is unexpected: the last decoder level does not upsample",
-                                           d.full_name(level + ".upsample.conv.weight"));
+                core::throw_invalid_format(
+                    "weight '{}' is unexpected: the last decoder level does not upsample",
+                    d.full_name(level + ".upsample.conv.weight"));
             }
         }
         for (const VaeLevelWeights& lw : dw.up) {
@@ -126,8 +134,9 @@ Vae Vae::from_weights(const model_files::WeightSet& weights, std::string_view pr
             if (i + 1 < levels) {
                 lw.resample = e.conv(level + ".downsample.conv", in, in, 3);
             } else if (e.has(level + ".downsample.conv.weight")) {
-                core::throw_invalid_format("weight '{}' is unexpected: the last encoder level does not downsample",
-                                           e.full_name(level + ".downsample.conv.weight"));
+                core::throw_invalid_format(
+                    "weight '{}' is unexpected: the last encoder level does not downsample",
+                    e.full_name(level + ".downsample.conv.weight"));
             }
             config.encoder_widths.push_back(in);
             ew.down.push_back(std::move(lw));
@@ -137,10 +146,11 @@ Vae Vae::from_weights(const model_files::WeightSet& weights, std::string_view pr
         ew.conv_out = e.conv("conv_out", -1, in, 3);
         const std::int64_t moments = ew.conv_out.out_channels();
         if (moments % 2 != 0 || (config.has_decoder && moments != 2 * config.latent_channels)) {
-            core::throw_invalid_format("weight '{}' has {} output channels; the encoder must give a mean and a "
-                                       "log-variance for each of the {} latent channels",
-                                       e.full_name("conv_out.weight"), moments,
-                                       config.has_decoder ? config.latent_channels : moments / 2);
+            core::throw_invalid_format(
+                "weight '{}' has {} output channels; the encoder must give a mean and a "
+                "log-variance for each of the {} latent channels",
+                e.full_name("conv_out.weight"), moments,
+                config.has_decoder ? config.latent_channels : moments / 2);
         }
         config.latent_channels = moments / 2;
         if (w.has("quant_conv.weight")) {
@@ -154,7 +164,8 @@ Vae Vae::from_weights(const model_files::WeightSet& weights, std::string_view pr
     return vae;
 }
 
-core::ValueId Vae::mid(core::Graph& graph, core::ValueId x, const VaeMidWeights& w, const std::string& name) const {
+core::ValueId Vae::mid(core::Graph& graph, core::ValueId x, const VaeMidWeights& w,
+                       const std::string& name) const {
     x = add_vae_res_block(graph, x, w.block_1, config_.norm, name + ".block_1");
     x = add_vae_attention(graph, x, w.attn_1, config_.norm, name + ".attn_1");
     return add_vae_res_block(graph, x, w.block_2, config_.norm, name + ".block_2");
@@ -175,7 +186,8 @@ core::ValueId Vae::build_decoder(core::Graph& graph, core::ValueId latents) cons
         const VaeLevelWeights& level = w.up[static_cast<std::size_t>(i)];
         const std::string name = "vae.decoder." + level_name("up", i);
         for (std::size_t j = 0; j < level.blocks.size(); ++j) {
-            x = add_vae_res_block(graph, x, level.blocks[j], config_.norm, block_name(name, static_cast<int>(j)));
+            x = add_vae_res_block(graph, x, level.blocks[j], config_.norm,
+                                  block_name(name, static_cast<int>(j)));
         }
         if (level.resample.defined()) {
             x = graph.upsample_nearest2x(x, name + ".upsample");
@@ -200,7 +212,8 @@ VaePosterior Vae::build_encoder(core::Graph& graph, core::ValueId image) const {
         const VaeLevelWeights& level = w.down[i];
         const std::string name = "vae.encoder." + level_name("down", static_cast<int>(i));
         for (std::size_t j = 0; j < level.blocks.size(); ++j) {
-            x = add_vae_res_block(graph, x, level.blocks[j], config_.norm, block_name(name, static_cast<int>(j)));
+            x = add_vae_res_block(graph, x, level.blocks[j], config_.norm,
+                                  block_name(name, static_cast<int>(j)));
         }
         if (level.resample.defined()) {
             x = pad_right_bottom(graph, x, name + ".downsample");

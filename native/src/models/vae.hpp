@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -39,10 +40,10 @@ inline constexpr float kSdxlVaeScalingFactor = 0.13025f;
 struct VaeConfig {
     std::int64_t latent_channels = 0;
     std::int64_t image_channels = 0;
-    std::vector<std::int64_t> decoder_widths;      // per up level, up.0 first (the full-resolution level)
-    int decoder_blocks = 0;                        // res blocks per decoder level (layers_per_block + 1)
-    std::vector<std::int64_t> encoder_widths;      // per down level, down.0 first
-    int encoder_blocks = 0;                        // res blocks per encoder level
+    std::vector<std::int64_t> decoder_widths; // per up level, up.0 first (the full-resolution level)
+    int decoder_blocks = 0;                   // res blocks per decoder level (layers_per_block + 1)
+    std::vector<std::int64_t> encoder_widths; // per down level, down.0 first
+    int encoder_blocks = 0;                   // res blocks per encoder level
     VaeNormParams norm;
     bool has_encoder = false;
     bool has_decoder = false;
@@ -81,8 +82,8 @@ struct VaeEncoderWeights {
 };
 
 struct VaePosterior {
-    core::ValueId mean;    // [N, latent, H/8, W/8]
-    core::ValueId logvar;  // the same shape, clamped to [-30, 20]
+    core::ValueId mean;   // [N, latent, H/8, W/8]
+    core::ValueId logvar; // the same shape, clamped to [-30, 20]
 };
 
 class Vae {
@@ -104,7 +105,8 @@ public:
     VaePosterior build_encoder(core::Graph& graph, core::ValueId image) const;
 
 private:
-    core::ValueId mid(core::Graph& graph, core::ValueId x, const VaeMidWeights& w, const std::string& name) const;
+    core::ValueId mid(core::Graph& graph, core::ValueId x, const VaeMidWeights& w,
+                      const std::string& name) const;
 
     VaeConfig config_;
     VaeDecoderWeights decoder_;

@@ -28,7 +28,8 @@ VaeResBlockWeights read_vae_res_block(const ModelWeights& weights, const std::st
     return block;
 }
 
-VaeAttentionWeights read_vae_attention(const ModelWeights& weights, const std::string& name, std::int64_t channels) {
+VaeAttentionWeights read_vae_attention(const ModelWeights& weights, const std::string& name,
+                                       std::int64_t channels) {
     const ModelWeights w = weights.sub(name + ".");
     VaeAttentionWeights block;
     block.norm = w.norm("norm", channels);
@@ -43,7 +44,8 @@ core::ValueId add_vae_res_block(core::Graph& graph, core::ValueId x, const VaeRe
                                 const VaeNormParams& norm, const std::string& name) {
     // The shortcut goes first: a widening block's input (the largest tensor here) is then last read by
     // norm1 and dies there, instead of living through both convolutions.
-    const core::ValueId skip = w.shortcut.defined() ? add_conv(graph, x, w.shortcut, 1, 0, name + ".nin_shortcut") : x;
+    const core::ValueId skip =
+        w.shortcut.defined() ? add_conv(graph, x, w.shortcut, 1, 0, name + ".nin_shortcut") : x;
     core::ValueId h = add_group_norm(graph, x, w.norm1, group_norm_params(norm, true), name + ".norm1");
     h = add_conv(graph, h, w.conv1, 1, 1, name + ".conv1");
     h = add_group_norm(graph, h, w.norm2, group_norm_params(norm, true), name + ".norm2");

@@ -38,7 +38,8 @@ struct VaeAttentionWeights {
 // conv1's. Throws Error(ND_STATUS_INVALID_FORMAT) naming a missing or mis-shaped tensor.
 VaeResBlockWeights read_vae_res_block(const ModelWeights& weights, const std::string& name, std::int64_t in);
 // Reads `name`.{norm,q,k,v,proj_out} for `channels` channels.
-VaeAttentionWeights read_vae_attention(const ModelWeights& weights, const std::string& name, std::int64_t channels);
+VaeAttentionWeights read_vae_attention(const ModelWeights& weights, const std::string& name,
+                                       std::int64_t channels);
 
 core::ValueId add_vae_res_block(core::Graph& graph, core::ValueId x, const VaeResBlockWeights& w,
                                 const VaeNormParams& norm, const std::string& name);

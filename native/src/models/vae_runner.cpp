@@ -22,13 +22,15 @@ VaeRunner::VaeRunner(std::shared_ptr<const Vae> vae, backends::Backend& backend)
 
 core::Tensor VaeRunner::decode(const core::Tensor& latents) {
     return std::move(
-        runner_.run("decode" + shape_key(latents), decoder_builder(*vae_, latents.shape()), {&latents, 1}).front());
+        runner_.run("decode" + shape_key(latents), decoder_builder(*vae_, latents.shape()), {&latents, 1})
+            .front());
 }
 
 VaePosteriorTensors VaeRunner::encode(const core::Tensor& image) {
     const auto build = [&] {
         core::Graph graph;
-        const VaePosterior posterior = vae_->build_encoder(graph, graph.input("image", ND_DTYPE_F32, image.shape()));
+        const VaePosterior posterior =
+            vae_->build_encoder(graph, graph.input("image", ND_DTYPE_F32, image.shape()));
         graph.mark_output(posterior.mean);
         graph.mark_output(posterior.logvar);
         return graph;

@@ -31,7 +31,8 @@ protected:
     }
 
     backends::cpu::CpuBackend& backend() {
-        static backends::cpu::CpuBackend cpu(backends::cpu::CpuBackendOptions{.threads = 2, .isa = std::nullopt});
+        static backends::cpu::CpuBackend cpu(
+            backends::cpu::CpuBackendOptions{.threads = 2, .isa = std::nullopt});
         return cpu;
     }
 
@@ -74,8 +75,9 @@ TEST_F(ClipTextEncoderTest, All_hidden_states_match_the_reference) {
         max_abs_error(out.penultimate_hidden_state, reference_.require("sd1.te.penultimate_hidden_state"));
     const float skip2 =
         max_abs_error(out.penultimate_with_final_ln, reference_.require("sd1.te.penultimate_with_final_ln"));
-    std::printf("CLIP max abs error: last_hidden_state %.3g, penultimate %.3g, penultimate_with_final_ln %.3g\n",
-                static_cast<double>(last), static_cast<double>(penultimate), static_cast<double>(skip2));
+    std::printf(
+        "CLIP max abs error: last_hidden_state %.3g, penultimate %.3g, penultimate_with_final_ln %.3g\n",
+        static_cast<double>(last), static_cast<double>(penultimate), static_cast<double>(skip2));
     EXPECT_LE(last, kTolerance);
     EXPECT_LE(penultimate, kTolerance);
     EXPECT_LE(skip2, kTolerance);
@@ -85,7 +87,8 @@ TEST_F(ClipTextEncoderTest, Clip_skip_selects_the_layer_whose_output_is_normaliz
     auto encoder = std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_hf_weights(weights_));
     ClipTextEncoderRunner runner(encoder, backend());
     const core::Tensor& ids = reference_.require("sd1.te.input_ids");
-    EXPECT_LE(max_abs_error(runner.encode(ids, 1), reference_.require("sd1.te.last_hidden_state")), kTolerance);
+    EXPECT_LE(max_abs_error(runner.encode(ids, 1), reference_.require("sd1.te.last_hidden_state")),
+              kTolerance);
     EXPECT_LE(max_abs_error(runner.encode(ids, 2), reference_.require("sd1.te.penultimate_with_final_ln")),
               kTolerance);
     // Skip 3 differs from both (a different layer), but has the same shape.
@@ -97,7 +100,8 @@ TEST_F(ClipTextEncoderTest, Fewer_tokens_and_one_prompt_give_the_leading_rows_of
     // Causal attention: the first 10 tokens' states do not depend on the rest.
     auto encoder = std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_hf_weights(weights_));
     ClipTextEncoderRunner runner(encoder, backend());
-    const core::Tensor ids = reference_.require("sd1.te.input_ids").narrow(0, 0, 1).narrow(1, 0, 10).contiguous();
+    const core::Tensor ids =
+        reference_.require("sd1.te.input_ids").narrow(0, 0, 1).narrow(1, 0, 10).contiguous();
     const core::Tensor out = runner.encode(ids, 1);
     const core::Tensor expected =
         reference_.require("sd1.te.last_hidden_state").narrow(0, 0, 1).narrow(1, 0, 10).contiguous();
@@ -129,7 +133,8 @@ model_files::WeightSet as_open_clip(const model_files::WeightSet& hf, const std:
             const core::Tensor in_proj = core::Tensor::empty(q.dtype(), fused);
             const char* names[] = {"q_proj", "k_proj", "v_proj"};
             for (int p = 0; p < 3; ++p) {
-                in_proj.narrow(0, p * q.dim(0), q.dim(0)).copy_from(get(from + "self_attn." + names[p] + suffix));
+                in_proj.narrow(0, p * q.dim(0), q.dim(0))
+                    .copy_from(get(from + "self_attn." + names[p] + suffix));
             }
             out.add(at + "attn.in_proj_" + part, in_proj);
         }
@@ -148,7 +153,8 @@ TEST_F(ClipTextEncoderTest, Open_clip_names_with_fused_in_proj_give_the_same_sta
     EXPECT_EQ(encoder->config().heads, 2);
     ClipTextEncoderRunner runner(encoder, backend());
     const core::Tensor& ids = reference_.require("sd1.te.input_ids");
-    EXPECT_LE(max_abs_error(runner.encode(ids, 1), reference_.require("sd1.te.last_hidden_state")), kTolerance);
+    EXPECT_LE(max_abs_error(runner.encode(ids, 1), reference_.require("sd1.te.last_hidden_state")),
+              kTolerance);
     EXPECT_LE(max_abs_error(runner.encode(ids, 2), reference_.require("sd1.te.penultimate_with_final_ln")),
               kTolerance);
 }
@@ -173,15 +179,17 @@ TEST_F(ClipTextEncoderTest, Q8_0_weights_run_through_the_same_code) {
     const nd::testing::QuantizedWeights q = nd::testing::quantize_weights(weights_, kPrefix, ND_DTYPE_Q8_0);
     EXPECT_EQ(q.converted, 3 * 6 + 2);
     auto quantized = std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_hf_weights(q.quantized));
-    auto dequantized = std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_hf_weights(q.dequantized));
+    auto dequantized =
+        std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_hf_weights(q.dequantized));
     EXPECT_EQ(quantized->weights().layers[0].fc1.weight.dtype(), ND_DTYPE_Q8_0);
     ClipTextEncoderRunner quantized_runner(quantized, backend());
     ClipTextEncoderRunner float_runner(dequantized, backend());
     const core::Tensor& ids = reference_.require("sd1.te.input_ids");
     const core::Tensor expected = float_runner.encode(ids, 1);
     const float error = max_abs_error(quantized_runner.encode(ids, 1), expected);
-    std::printf("CLIP Q8_0 weights against their dequantized values: max abs error %.3g (largest output %.3g)\n",
-                static_cast<double>(error), static_cast<double>(nd::testing::max_abs(expected)));
+    std::printf(
+        "CLIP Q8_0 weights against their dequantized values: max abs error %.3g (largest output %.3g)\n",
+        static_cast<double>(error), static_cast<double>(nd::testing::max_abs(expected)));
     EXPECT_LT(error, 0.1f * nd::testing::max_abs(expected));
 }
 
@@ -222,7 +230,8 @@ TEST_F(ClipTextEncoderTest, Too_many_tokens_and_bad_clip_skip_are_refused) {
 TEST(ClipTextEncoderFullSize, Sd15_clip_l_sizes_are_inferred_and_its_graph_builds) {
     const auto shapes = nd::testing::fixtures_dir() / "sd15_original_tensor_shapes.json";
     ND_SKIP_IF_FIXTURE_MISSING(shapes);
-    const model_files::WeightSet weights = nd::testing::sd15_shape_only_weights(shapes, {"cond_stage_model."});
+    const model_files::WeightSet weights =
+        nd::testing::sd15_shape_only_weights(shapes, {"cond_stage_model."});
     const ClipTextEncoder encoder = ClipTextEncoder::from_hf_weights(weights);
     const ClipTextConfig& c = encoder.config();
     EXPECT_EQ(c.layers, 12);

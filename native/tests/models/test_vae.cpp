@@ -11,8 +11,8 @@
 #include "core/error.hpp"
 #include "model_files/safetensors_weights.hpp"
 #include "models/vae_runner.hpp"
-#include "support/sd15_shapes.hpp"
 #include "support/quantized_weights.hpp"
+#include "support/sd15_shapes.hpp"
 #include "support/tiny_sd1.hpp"
 
 namespace nd::models {
@@ -101,8 +101,9 @@ TEST_F(VaeTest, Decode_only_weights_decode_and_refuse_to_encode) {
     auto vae = std::make_shared<const Vae>(Vae::from_weights(decoder_only));
     EXPECT_FALSE(vae->config().has_encoder);
     VaeRunner runner(vae, backend());
-    EXPECT_LE(max_abs_error(runner.decode(reference_.require("sd1.vae.z")), reference_.require("sd1.vae.decoded")),
-              kTolerance);
+    EXPECT_LE(
+        max_abs_error(runner.decode(reference_.require("sd1.vae.z")), reference_.require("sd1.vae.decoded")),
+        kTolerance);
     try {
         (void)runner.encode(reference_.require("sd1.vae.image"));
         FAIL() << "expected an error";
@@ -162,7 +163,8 @@ TEST_F(VaeTest, Mis_shaped_weight_is_refused_naming_the_tensor_and_both_shapes) 
 TEST(VaeFullSize, Sd15_decoder_plan_at_512x512_stays_under_700_MiB) {
     const auto shapes = nd::testing::fixtures_dir() / "sd15_original_tensor_shapes.json";
     ND_SKIP_IF_FIXTURE_MISSING(shapes);
-    const model_files::WeightSet weights = nd::testing::sd15_shape_only_weights(shapes, {"first_stage_model."});
+    const model_files::WeightSet weights =
+        nd::testing::sd15_shape_only_weights(shapes, {"first_stage_model."});
     auto vae = std::make_shared<const Vae>(Vae::from_weights(weights));
     EXPECT_EQ(vae->config().decoder_widths, (std::vector<std::int64_t>{128, 256, 512, 512}));
     EXPECT_EQ(vae->config().latent_channels, 4);
@@ -172,9 +174,10 @@ TEST(VaeFullSize, Sd15_decoder_plan_at_512x512_stays_under_700_MiB) {
     EXPECT_EQ(graph.shape(graph.outputs()[0]), (core::Shape{1, 3, 512, 512}));
     const core::Plan plan = backends::plan_for(std::move(graph), backend());
     constexpr double kMiB = 1024.0 * 1024.0;
-    std::printf("SD 1.5 VAE decoder at 512x512: plan peak %.1f MiB (lower bound %.1f MiB, unshared %.1f MiB)\n",
-                static_cast<double>(plan.peak_bytes()) / kMiB, static_cast<double>(plan.lower_bound_bytes()) / kMiB,
-                static_cast<double>(plan.total_bytes()) / kMiB);
+    std::printf(
+        "SD 1.5 VAE decoder at 512x512: plan peak %.1f MiB (lower bound %.1f MiB, unshared %.1f MiB)\n",
+        static_cast<double>(plan.peak_bytes()) / kMiB, static_cast<double>(plan.lower_bound_bytes()) / kMiB,
+        static_cast<double>(plan.total_bytes()) / kMiB);
     EXPECT_LT(plan.peak_bytes(), static_cast<std::uint64_t>(700 * kMiB));
     EXPECT_GE(plan.peak_bytes(), plan.lower_bound_bytes());
 }

@@ -46,8 +46,8 @@ inline QuantizedWeights quantize_weights(const model_files::WeightSet& weights, 
             const std::span<const float> src(values.data() + r * cols, static_cast<std::size_t>(cols));
             const std::span<std::byte> dst(q.data() + static_cast<std::uint64_t>(r) * row_bytes, row_bytes);
             backends::cpu::quant::quantize_row(type, src, dst);
-            backends::cpu::quant::dequantize_row(type, dst, std::span<float>(back.data() + r * cols,
-                                                                              static_cast<std::size_t>(cols)));
+            backends::cpu::quant::dequantize_row(
+                type, dst, std::span<float>(back.data() + r * cols, static_cast<std::size_t>(cols)));
         }
         out.quantized.add(name, q);
         out.dequantized.add(name, core::Tensor::from_f32(tensor.shape(), back));

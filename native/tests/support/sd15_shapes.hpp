@@ -25,8 +25,8 @@ namespace nd::testing {
 // Reads `json_path` and returns the F16 tensors whose names start with one of `prefixes`. The shared block
 // holds small random values (|x| <= scale) when `random` is set, zeros otherwise.
 inline model_files::WeightSet sd15_shape_only_weights(const std::filesystem::path& json_path,
-                                                       std::initializer_list<std::string_view> prefixes,
-                                                       bool random = false, float scale = 0.02f) {
+                                                      std::initializer_list<std::string_view> prefixes,
+                                                      bool random = false, float scale = 0.02f) {
     std::ifstream in(json_path, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
@@ -64,7 +64,8 @@ inline model_files::WeightSet sd15_shape_only_weights(const std::filesystem::pat
     }
     model_files::WeightSet weights;
     for (Entry& entry : entries) {
-        weights.add(std::move(entry.name), core::Tensor(storage, core::Layout::packed(ND_DTYPE_F16, entry.shape)));
+        weights.add(std::move(entry.name),
+                    core::Tensor(storage, core::Layout::packed(ND_DTYPE_F16, entry.shape)));
     }
     return weights;
 }

@@ -12,8 +12,12 @@
 
 namespace nd::testing {
 
-inline std::filesystem::path tiny_sd1_model() { return fixtures_dir() / "tiny-sd1" / "model.safetensors"; }
-inline std::filesystem::path tiny_sd1_reference() { return fixtures_dir() / "tiny-sd1" / "reference.safetensors"; }
+inline std::filesystem::path tiny_sd1_model() {
+    return fixtures_dir() / "tiny-sd1" / "model.safetensors";
+}
+inline std::filesystem::path tiny_sd1_reference() {
+    return fixtures_dir() / "tiny-sd1" / "reference.safetensors";
+}
 
 // The largest |a - b| over two tensors of one shape (NaN if either holds a NaN), +inf on a shape mismatch.
 inline float max_abs_error(const core::Tensor& actual, const core::Tensor& expected) {

@@ -232,6 +232,217 @@ ND_API size_t nd_safetensors_metadata_count(const nd_safetensors* file);
 ND_API nd_status nd_safetensors_metadata(const nd_safetensors* file, size_t index, const char** out_key,
                                          const char** out_value);
 
+/* ----------------------------------------------------------------- models */
+
+/* The model families the engine recognises from tensor names and shapes. */
+typedef enum nd_model_family {
+    ND_MODEL_FAMILY_SD1 = 1,
+    ND_MODEL_FAMILY_SD2 = 2,
+    ND_MODEL_FAMILY_SDXL = 3,
+    ND_MODEL_FAMILY_SDXL_REFINER = 4
+} nd_model_family;
+
+typedef enum nd_prediction_type {
+    ND_PREDICTION_TYPE_AUTO = 0,    /* as a parameter: what the files say, epsilon when they say nothing */
+    ND_PREDICTION_TYPE_EPSILON = 1,
+    ND_PREDICTION_TYPE_V = 2
+} nd_prediction_type;
+
+typedef enum nd_model_component_flags {
+    ND_MODEL_COMPONENT_FLAGS_UNET = 1,
+    ND_MODEL_COMPONENT_FLAGS_VAE = 2,
+    ND_MODEL_COMPONENT_FLAGS_TEXT_ENCODER = 4,
+    ND_MODEL_COMPONENT_FLAGS_TEXT_ENCODER_2 = 8,
+    ND_MODEL_COMPONENT_FLAGS_TOKENIZER = 16
+} nd_model_component_flags;
+
+/* As nd_model_params.weight_type: keep every weight in the type its file stores. */
+#define ND_WEIGHT_TYPE_AS_STORED (-1)
+
+typedef struct nd_model_params {
+    uint32_t struct_size;
+    const char* path;           /* a .safetensors or .gguf file, or a diffusers folder (UTF-8) */
+    const char* vae_path;       /* a separate VAE replacing the model's; NULL: the model's own */
+    const char* tokenizer_path; /* a folder with vocab.json and merges.txt; NULL: search (docs/formats.md) */
+    int32_t weight_type;        /* an nd_dtype to convert weights to while loading, or ND_WEIGHT_TYPE_AS_STORED */
+    nd_prediction_type prediction; /* default ND_PREDICTION_TYPE_AUTO */
+    uint32_t threads;           /* worker threads for generation; 0 (default): the physical cores */
+    uint32_t backends;          /* nd_backend_flags to use; 0 (default): the CPU */
+    int32_t for_generation;     /* nonzero (default): fail now when the model cannot generate (no tokenizer
+                                 * vocabulary, a family not implemented yet); 0: open for inspection or
+                                 * conversion only */
+} nd_model_params;
+
+/* A loaded model: its weights memory-mapped (or converted), its family recognised. Generation calls on one
+ * model are serialised by the library; info and tensor queries are thread-safe. */
+typedef struct nd_model nd_model;
+
+/* Fills `params` with defaults (set params->struct_size first, as for nd_context_params_init). Thread-safe. */
+ND_API nd_status nd_model_params_init(nd_model_params* params);
+
+/* Loads a model. `context` may be NULL (no logging). Malformed files give ND_STATUS_INVALID_FORMAT, models of
+ * an unknown kind ND_STATUS_UNSUPPORTED ("unsupported model: ..."), a missing tokenizer vocabulary (with
+ * for_generation set) ND_STATUS_NOT_FOUND saying where it looked and how to provide one. On failure
+ * *out_model is NULL. Free the model with nd_model_free. */
+ND_API nd_status nd_model_load(nd_context* context, const nd_model_params* params, nd_model** out_model);
+
+/* Frees a model once no call on it is running; NULL is ignored. */
+ND_API void nd_model_free(nd_model* model);
+
+typedef struct nd_model_info {
+    uint32_t struct_size;
+    nd_model_family family;
+    const char* family_name;       /* "SD 1.x", "SD 2.x", "SDXL base", "SDXL refiner" */
+    const char* layout;            /* "single-file checkpoint", "diffusers folder", "GGUF" */
+    nd_prediction_type prediction; /* as resolved: epsilon or v */
+    const char* prediction_source; /* "override", "metadata", "marker key", "scheduler config", "default" */
+    uint32_t components;           /* nd_model_component_flags present */
+    const char* tokenizer_source;  /* where the vocabulary came from; "" when none was found */
+    uint64_t tensor_count;
+    uint64_t weight_bytes;         /* of all weights, as held (after any conversion) */
+} nd_model_info;
+
+/* Describes the model (set out->struct_size first). Strings live as long as the model. Thread-safe. */
+ND_API nd_status nd_model_get_info(const nd_model* model, nd_model_info* out);
+
+/* Number of weights, sorted by canonical (original-layout) name. Thread-safe. */
+ND_API size_t nd_model_tensor_count(const nd_model* model);
+
+/* Describes weight `index` under its canonical name (data_offset is 0: weights may come from several files);
+ * ND_STATUS_NOT_FOUND past the end. Pointers live as long as the model. Thread-safe. */
+ND_API nd_status nd_model_tensor(const nd_model* model, size_t index, nd_tensor_info* out);
+
+/* ------------------------------------------------------------ cancellation */
+
+/* A flag another thread sets to stop a long operation (generation, conversion). The operation checks it
+ * between steps and inside long stages, then returns ND_STATUS_CANCELLED and leaves its model usable. */
+typedef struct nd_cancel_token nd_cancel_token;
+
+/* Creates a token (not cancelled); free it with nd_cancel_token_free once no operation uses it. */
+ND_API nd_status nd_cancel_token_create(nd_cancel_token** out_token);
+
+/* Asks operations that use `token` to stop. Thread-safe, callable from any thread; NULL is ignored. */
+ND_API void nd_cancel_token_cancel(nd_cancel_token* token);
+
+/* Whether nd_cancel_token_cancel was called (0 or 1). Thread-safe; NULL gives 0. */
+ND_API int32_t nd_cancel_token_is_cancelled(const nd_cancel_token* token);
+
+/* Frees a token; NULL is ignored. */
+ND_API void nd_cancel_token_free(nd_cancel_token* token);
+
+/* ------------------------------------------------------------- conversion */
+
+/* Receives the progress of a conversion: `done` of `total` tensors written, `tensor` the one just written
+ * (valid during the call). Called on the converting thread; must not unwind. */
+typedef void (*nd_convert_progress_callback)(uint64_t done, uint64_t total, const char* tensor, void* user_data);
+
+typedef struct nd_convert_params {
+    uint32_t struct_size;
+    const char* output_path;    /* the .gguf file to write; replaced only when the conversion succeeds */
+    int32_t weight_type;        /* an nd_dtype (F16, Q8_0, Q4_0, Q4_K, ...) for the weights the per-tensor rules
+                                 * convert (docs/formats.md), or ND_WEIGHT_TYPE_AS_STORED; default F16 */
+    nd_convert_progress_callback progress; /* may be NULL */
+    void* progress_user_data;
+    nd_cancel_token* cancel;    /* may be NULL */
+} nd_convert_params;
+
+/* Fills `params` with defaults (set params->struct_size first). Thread-safe. */
+ND_API nd_status nd_convert_params_init(nd_convert_params* params);
+
+/* Writes `model` as a self-contained GGUF file (weights, model family, tokenizer vocabulary when the model
+ * has one), tensor by tensor: memory holds at most one converted tensor beyond the model. */
+ND_API nd_status nd_model_convert(nd_model* model, const nd_convert_params* params);
+
+/* ------------------------------------------------------------- generation */
+
+typedef enum nd_rng {
+    ND_RNG_CPU = 0, /* PyTorch's CPU generator (mt19937): what diffusers gives on a CPU */
+    ND_RNG_CUDA = 1 /* PyTorch's CUDA generator (Philox): what most web UIs give for a seed */
+} nd_rng;
+
+typedef enum nd_stage {
+    ND_STAGE_TEXT_ENCODING = 0,
+    ND_STAGE_SAMPLING = 1,
+    ND_STAGE_DECODING = 2
+} nd_stage;
+
+typedef struct nd_progress {
+    uint32_t struct_size;
+    nd_stage stage;
+    uint32_t step;   /* sampling steps done for this image */
+    uint32_t steps;
+    uint32_t image;  /* 0-based index in the batch */
+    uint32_t images;
+    double seconds_last_step;
+    double seconds_elapsed; /* since the request started */
+} nd_progress;
+
+/* An RGB image: width * height pixels of 3 bytes, rows of `stride` bytes, top row first. */
+typedef struct nd_image {
+    uint32_t struct_size;
+    uint32_t width;
+    uint32_t height;
+    uint32_t channels; /* 3 */
+    size_t stride;
+    const uint8_t* pixels;
+    uint64_t seed;     /* the seed that made it */
+} nd_image;
+
+/* Receives progress; `progress` is valid during the call. Called on the generating thread; must not unwind
+ * nor call into the library with the same model. */
+typedef void (*nd_progress_callback)(const nd_progress* progress, void* user_data);
+
+/* Receives a cheap preview of the image being made (decoded by a linear map of the latents, not the VAE);
+ * `preview` and its pixels are valid during the call only. Same rules as nd_progress_callback. */
+typedef void (*nd_preview_callback)(const nd_image* preview, uint32_t step, void* user_data);
+
+typedef struct nd_generate_params {
+    uint32_t struct_size;
+    const char* prompt;          /* UTF-8, with the web UI's weighting syntax: (word:1.2), [word], BREAK */
+    const char* negative_prompt; /* NULL or "": none */
+    uint32_t width;              /* multiples of 8; default 512 */
+    uint32_t height;
+    uint32_t steps;              /* default 20 */
+    float cfg_scale;             /* default 7; 1 skips the unconditional pass */
+    const char* sampler;         /* "euler", "euler_a" (default), "heun", "dpm2", "dpmpp_2m", "dpmpp_2s_a",
+                                  * "dpmpp_sde", "ddim", "lcm" */
+    const char* schedule;        /* "default" (the sampler's own), "karras", "exponential", "sgm_uniform" */
+    const char* timestep_spacing; /* "leading", "linspace", "trailing"; NULL: the sampler's default */
+    uint64_t seed;
+    nd_rng rng;                  /* default ND_RNG_CPU */
+    uint32_t batch_count;        /* images made with seeds seed, seed + 1, ...; default 1 */
+    uint32_t clip_skip;          /* 0 (default): the family's; 2: the penultimate text-encoder layer */
+    const uint8_t* init_image;   /* img2img: width * height RGB pixels (stride width * 3); NULL: txt2img */
+    float strength;              /* img2img: how much of the init image is re-noised, (0, 1]; default 0.75 */
+    nd_progress_callback progress; /* may be NULL */
+    void* progress_user_data;
+    nd_preview_callback preview;   /* may be NULL */
+    void* preview_user_data;
+    uint32_t preview_interval;   /* steps between previews; 0 (default): none */
+    nd_cancel_token* cancel;     /* may be NULL */
+} nd_generate_params;
+
+/* Images made by nd_generate, owned by the library until nd_images_free. */
+typedef struct nd_images nd_images;
+
+/* Fills `params` with defaults (set params->struct_size first). Thread-safe. */
+ND_API nd_status nd_generate_params_init(nd_generate_params* params);
+
+/* Generates images. Bad requests give ND_STATUS_INVALID_ARGUMENT naming the field, unknown sampler or schedule
+ * names ND_STATUS_NOT_FOUND listing the valid ones, a cancel ND_STATUS_CANCELLED; the model stays usable
+ * after any failure. Calls on one model run one at a time (others wait). On failure *out_images is NULL. */
+ND_API nd_status nd_generate(nd_model* model, const nd_generate_params* params, nd_images** out_images);
+
+/* Number of images. Thread-safe. */
+ND_API size_t nd_images_count(const nd_images* images);
+
+/* Describes image `index` (set out->struct_size first); pixels stay valid until nd_images_free.
+ * ND_STATUS_NOT_FOUND past the end. Thread-safe. */
+ND_API nd_status nd_images_get(const nd_images* images, size_t index, nd_image* out);
+
+/* Frees the images; NULL is ignored. */
+ND_API void nd_images_free(nd_images* images);
+
 #ifdef __cplusplus
 }
 #endif

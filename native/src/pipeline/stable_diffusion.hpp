@@ -1,0 +1,44 @@
+// The Stable Diffusion pipeline: prompt -> tokens -> text embeddings -> denoising loop -> VAE -> RGB images,
+// over the models of one loaded set of model files.
+//
+// One instance per loaded model. generate() is not reentrant: callers serialise it (the C ABI holds a lock
+// per model); the models inside keep their graph plans and arenas between calls, so the second request of
+// a size pays no planning. A failed or cancelled request leaves the instance usable.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "model_files/load_model_files.hpp"
+#include "pipeline/generation.hpp"
+
+namespace nd::pipeline {
+
+struct PipelineOptions {
+    int threads = 0; // 0: the machine's physical cores
+};
+
+class StableDiffusion {
+public:
+    // Builds the text encoder, UNet and VAE from `files` (their graphs are planned on first use). Throws
+    // Error(ND_STATUS_UNSUPPORTED) for a family the pipeline does not run yet, Error(ND_STATUS_NOT_FOUND)
+    // (the message says how to provide one) when `files` has no tokenizer vocabulary.
+    StableDiffusion(model_files::LoadedModelFiles files, const PipelineOptions& options);
+    ~StableDiffusion();
+    StableDiffusion(const StableDiffusion&) = delete;
+    StableDiffusion& operator=(const StableDiffusion&) = delete;
+
+    // Runs `request`. Throws Error(ND_STATUS_INVALID_ARGUMENT) naming the field for a bad request (size not
+    // a multiple of 8, steps out of range, init image of the wrong size), Error(ND_STATUS_NOT_FOUND) for an
+    // unknown sampler or schedule (listing the valid names), Error(ND_STATUS_CANCELLED) when hooks.cancel is
+    // set (checked between steps and inside long stages).
+    std::vector<Image> generate(const GenerationRequest& request, const GenerationHooks& hooks);
+
+    [[nodiscard]] const model_files::LoadedModelFiles& files() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace nd::pipeline

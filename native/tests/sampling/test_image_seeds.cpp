@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "sampling/rng_cpu.hpp"
 #include "sampling/rng_cuda.hpp"
@@ -29,6 +31,26 @@ TEST(ImageSeeds, Cuda_source_gives_philox_generators) {
     std::vector<std::unique_ptr<NoiseGenerator>> generators = image_generators(NoiseSource::TorchCuda, 5, 2);
     TorchCudaGenerator alone(6);
     EXPECT_EQ(generators[1]->randn(64), alone.randn(64));
+}
+
+TEST(PerImageNoise, A_batch_fill_gives_each_image_the_noise_it_gets_alone) {
+    PerImageNoise batch(image_generators(NoiseSource::TorchCpu, 100, 3));
+    const std::vector<float> latents = batch.randn(3 * 256);
+    const std::vector<float> steps = batch.randn(3 * 256);
+    for (std::uint64_t image = 0; image < 3; ++image) {
+        TorchCpuGenerator alone(100 + image);
+        const std::vector<float> own_latents = alone.randn(256);
+        const std::vector<float> own_step = alone.randn(256);
+        EXPECT_TRUE(std::equal(own_latents.begin(), own_latents.end(), latents.begin() + image * 256)) << image;
+        EXPECT_TRUE(std::equal(own_step.begin(), own_step.end(), steps.begin() + image * 256)) << image;
+    }
+}
+
+TEST(PerImageNoise, Uneven_fills_and_empty_batches_are_rejected) {
+    PerImageNoise batch(image_generators(NoiseSource::TorchCpu, 1, 3));
+    std::vector<float> values(10);
+    EXPECT_THROW(batch.fill_randn(values), core::Error);
+    EXPECT_THROW(PerImageNoise({}), core::Error);
 }
 
 } // namespace

@@ -7,7 +7,11 @@
 //   latents (img2img) = add_noise(x0, randn(generator), schedule, start step)    -> add_noise()
 //   for each step from `start_step`: eps = model(scaled latents, timestep); latents = step(...)
 // The generator passed in is the one that drew the initial latents: ancestral and SDE samplers continue
-// its stream, one draw of latents.size() values per step that needs noise, in diffusers' order.
+// its stream, one draw of latents.size() values per step that needs noise, in diffusers' order. For img2img
+// diffusers first samples the VAE posterior from the same generator (mean + std * randn, then times the
+// scaling factor), then draws the noise for add_noise; the sampler then starts at
+// img2img_start_step(steps, strength). The model receives timesteps as float (fractional for Euler-type
+// samplers with Karras, exponential or SGM-uniform sigmas; integers otherwise).
 //
 // Adding a sampler: one file with its loop (see samplers.hpp) and one entry in the table in
 // sampler_registry.cpp.

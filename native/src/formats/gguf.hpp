@@ -147,6 +147,7 @@ public:
         return header_.find_tensor(name);
     }
 
+    const GgufKeyValue* find(std::string_view key) const noexcept { return header_.find(key); }
     // The typed lookups of GgufHeader, with the path in front of their messages.
     std::optional<std::string_view> find_string(std::string_view key) const;
     std::optional<std::uint32_t> find_u32(std::string_view key) const;

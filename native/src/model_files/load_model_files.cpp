@@ -1,11 +1,10 @@
 #include "model_files/load_model_files.hpp"
 
-#include <array>
-#include <fstream>
-
 #include "core/dtype.hpp"
 #include "core/error.hpp"
+#include "formats/file_kind.hpp"
 #include "model_files/diffusers_folder.hpp"
+#include "model_files/gguf_weights.hpp"
 #include "model_files/single_file.hpp"
 #include "model_files/vae_file.hpp"
 #include "model_files/weight_type.hpp"
@@ -14,29 +13,6 @@ namespace nd::model_files {
 namespace {
 
 namespace fs = std::filesystem;
-
-enum class FileKind { Safetensors, Gguf, Pickle };
-
-// By content, not by extension: users rename files.
-FileKind sniff(const fs::path& path) {
-    std::ifstream stream(path, std::ios::binary);
-    if (!stream) {
-        core::throw_error(ND_STATUS_IO_ERROR, "{}: cannot open the file", path.string());
-    }
-    std::array<char, 4> magic{};
-    stream.read(magic.data(), magic.size());
-    if (stream.gcount() == 4 && std::string_view(magic.data(), 4) == "GGUF") {
-        return FileKind::Gguf;
-    }
-    // A pickle starts with the PROTO opcode (0x80); PyTorch's zip container with "PK\3\4".
-    if (stream.gcount() >= 1 && static_cast<unsigned char>(magic[0]) == 0x80) {
-        return FileKind::Pickle;
-    }
-    if (stream.gcount() == 4 && std::string_view(magic.data(), 4) == std::string_view("PK\3\4", 4)) {
-        return FileKind::Pickle;
-    }
-    return FileKind::Safetensors;
-}
 
 } // namespace
 
@@ -60,34 +36,31 @@ LoadedModelFiles load_model_files(const LoadOptions& options) {
     LoadedModelFiles loaded;
     std::optional<std::string> scheduler_prediction;
     fs::path diffusers_folder;
-    if (fs::is_directory(options.path)) {
-        if (!is_diffusers_folder(options.path)) {
-            core::throw_error(ND_STATUS_NOT_FOUND,
-                              "{}: a folder must be a diffusers pipeline (with model_index.json)",
-                              options.path.string());
-        }
+    std::optional<TokenizerVocab> embedded_vocab;
+    switch (formats::require_loadable_file_kind(options.path.string())) {
+    case formats::FileKind::diffusers_folder: {
         DiffusersModel model = load_diffusers_folder(options.path, options.variant);
         loaded.layout = ModelLayout::Diffusers;
         loaded.weights = std::move(model.weights);
         scheduler_prediction = std::move(model.prediction_type);
         diffusers_folder = options.path;
-    } else {
-        switch (sniff(options.path)) {
-        case FileKind::Pickle:
-            core::throw_error(ND_STATUS_UNSUPPORTED,
-                              "{}: a PyTorch pickle (.ckpt/.pt/.bin); pickles can run code when loaded, so they "
-                              "are not read: convert it to safetensors",
-                              options.path.string());
-        case FileKind::Gguf:
-            core::throw_error(ND_STATUS_UNSUPPORTED, "{}: GGUF model files are not supported by this build yet",
-                              options.path.string());
-        case FileKind::Safetensors:
-            break;
-        }
+        break;
+    }
+    case formats::FileKind::gguf: {
+        GgufModelFile model = load_gguf_model(options.path.string());
+        loaded.layout = ModelLayout::Gguf;
+        loaded.weights = std::move(model.weights);
+        loaded.metadata = std::move(model.metadata);
+        embedded_vocab = std::move(model.tokenizer);
+        break;
+    }
+    default: { // safetensors: the other kinds were refused above
         SingleFileCheckpoint checkpoint = load_single_file(options.path.string());
         loaded.layout = ModelLayout::SingleFile;
         loaded.weights = std::move(checkpoint.weights);
         loaded.metadata = std::move(checkpoint.metadata);
+        break;
+    }
     }
 
     if (!options.vae_path.empty()) {
@@ -105,6 +78,7 @@ LoadedModelFiles load_model_files(const LoadOptions& options) {
     loaded.dtypes = dtype_usage(loaded.weights);
 
     TokenizerSearch search;
+    search.embedded = std::move(embedded_vocab);
     search.diffusers_folder = diffusers_folder;
     search.explicit_directory = options.tokenizer_directory;
     search.env = options.env;

@@ -49,11 +49,11 @@ struct LoadedModelFiles {
     ConversionSummary conversion;                 // zero when no weight type was requested
 };
 
-// Loads, recognises and (optionally) converts. Throws nd::core::Error: ND_STATUS_IO_ERROR (unreadable
-// path), ND_STATUS_INVALID_FORMAT (malformed file, mismatched VAE), ND_STATUS_UNSUPPORTED ("unsupported
-// model: ..."; pickle files; GGUF before its reader lands), ND_STATUS_NOT_FOUND (a folder without
-// model_index.json, a diffusers component without weights), ND_STATUS_INVALID_ARGUMENT (a weight type that
-// is not one). A missing tokenizer is not an error here: the pipeline decides when it needs one.
+// Loads, recognises and (optionally) converts. The kind of `path` is read from its content
+// (formats/file_kind.hpp), never its extension. Throws nd::core::Error: ND_STATUS_IO_ERROR (unreadable path),
+// ND_STATUS_INVALID_FORMAT (malformed file, mismatched VAE), ND_STATUS_UNSUPPORTED ("unsupported model: ...";
+// PyTorch pickles; a folder without model_index.json; an unrecognised file), ND_STATUS_NOT_FOUND (a
+// diffusers component without weights), ND_STATUS_INVALID_ARGUMENT (a weight type that is not one). A missing tokenizer is not an error here: the pipeline decides when it needs one.
 LoadedModelFiles load_model_files(const LoadOptions& options);
 
 } // namespace nd::model_files

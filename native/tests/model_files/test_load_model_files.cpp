@@ -124,9 +124,9 @@ TEST(LoadModelFiles, Pickles_are_refused) {
     EXPECT_EQ(load_status(options_for(dir.write("model.pt", std::string("PK\3\4rest", 8)))), ND_STATUS_UNSUPPORTED);
 }
 
-TEST(LoadModelFiles, Folder_without_model_index_is_not_found) {
+TEST(LoadModelFiles, Folder_without_model_index_is_unsupported) {
     TempDir dir;
-    EXPECT_EQ(load_status(options_for(dir.path())), ND_STATUS_NOT_FOUND);
+    EXPECT_EQ(load_status(options_for(dir.path())), ND_STATUS_UNSUPPORTED);
 }
 
 TEST(LoadModelFiles, Missing_file_is_an_io_error) {

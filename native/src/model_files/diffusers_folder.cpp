@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "model_files/diffusers_names.hpp"
 #include "model_files/json_file.hpp"
+#include "model_files/open_clip_names.hpp"
 
 namespace nd::model_files {
 namespace {
@@ -117,7 +118,8 @@ DiffusersModel load_diffusers_folder(const fs::path& folder, DiffusersVariant va
         model.prediction_type = json_string_member(read_json_file(scheduler), "prediction_type");
     }
 
-    const bool two_encoders = lists_component(index, "text_encoder_2");
+    const bool first_encoder = lists_component(index, "text_encoder");
+    const bool second_encoder = lists_component(index, "text_encoder_2");
     try {
         if (lists_component(index, "unet")) {
             add_diffusers_unet(model.weights,
@@ -128,25 +130,24 @@ DiffusersModel load_diffusers_folder(const fs::path& folder, DiffusersVariant va
             add_diffusers_vae(model.weights, load_diffusers_component(component_folder(folder, "vae"), variant),
                               "first_stage_model.");
         }
-        if (lists_component(index, "text_encoder")) {
+        if (first_encoder) {
             const fs::path sub = component_folder(folder, "text_encoder");
             const fs::path config = sub / "config.json";
-            // SD 2.x's OpenCLIP-H uses GELU, CLIP ViT-L quick GELU; its canonical layout is OpenCLIP's.
+            const WeightSet encoder = load_diffusers_component(sub, variant);
+            // SD 2.x's OpenCLIP ViT-H uses GELU, CLIP ViT-L quick GELU; OpenCLIP's canonical layout differs.
             if (fs::is_regular_file(config) && json_string_member(read_json_file(config), "hidden_act") == "gelu") {
-                core::throw_error(ND_STATUS_UNSUPPORTED,
-                                  "unsupported model: {} is an OpenCLIP text encoder (SD 2.x) in transformers "
-                                  "naming, which this version does not translate; use the single-file "
-                                  "checkpoint or a GGUF file",
-                                  sub.string());
+                add_transformers_text_model_as_open_clip(model.weights, encoder, "cond_stage_model.");
+            } else {
+                add_clip_text_model(model.weights, encoder,
+                                    second_encoder ? "conditioner.embedders.0.transformer."
+                                                   : "cond_stage_model.transformer.");
             }
-            add_clip_text_model(model.weights, load_diffusers_component(sub, variant),
-                                two_encoders ? "conditioner.embedders.0.transformer." : "cond_stage_model.transformer.");
         }
-        if (two_encoders) {
-            core::throw_error(ND_STATUS_UNSUPPORTED,
-                              "unsupported model: {} (SDXL's OpenCLIP bigG text encoder in transformers naming) "
-                              "is not translated by this version; use the single-file checkpoint or a GGUF file",
-                              (folder / "text_encoder_2").string());
+        if (second_encoder) {
+            // SDXL's OpenCLIP bigG: the second embedder of the base, the only one of the refiner.
+            add_transformers_text_model_as_open_clip(
+                model.weights, load_diffusers_component(component_folder(folder, "text_encoder_2"), variant),
+                first_encoder ? "conditioner.embedders.1." : "conditioner.embedders.0.");
         }
     } catch (const core::Error& error) {
         throw core::with_context(error, folder.string());

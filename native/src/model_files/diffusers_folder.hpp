@@ -2,9 +2,9 @@
 // config.json and safetensors weights) loaded into one WeightSet under the canonical (LDM) names.
 //
 // Tensors stay borrowed from the mappings; the only reshapes are views (the VAE mid-attention projections
-// become [C, C, 1, 1]). What is not translated yet is refused with ND_STATUS_UNSUPPORTED naming it: the SD 2.x
-// text encoder and SDXL's second text encoder in transformers naming (OpenCLIP's canonical layout fuses
-// q/k/v into one in_proj tensor, which would need a copy).
+// become [C, C, 1, 1]). OpenCLIP text encoders (SD 2.x's text_encoder, told by its GELU activation, and SDXL's
+// text_encoder_2) are stored in transformers naming and translated to OpenCLIP's (open_clip_names.hpp), which
+// copies their q/k/v projections into one in_proj tensor each.
 #pragma once
 
 #include <filesystem>

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "formats/gguf.hpp"
+#include "model_files/open_clip_names.hpp"
 #include "model_files/single_file.hpp"
 
 namespace nd::model_files {
@@ -47,6 +48,7 @@ GgufModelFile load_gguf_model(const std::string& path) {
             model.weights.add(info.name, core::Tensor::borrow(file, file->tensor_data(info), info.dtype,
                                                               core::Shape::of(info.shape)));
         }
+        canonicalize_sdcpp_text_encoders(model.weights);
         for (const formats::GgufKeyValue& entry : file->metadata()) {
             if (auto text = value_text(entry.value)) {
                 model.metadata.emplace(entry.key, std::move(*text));

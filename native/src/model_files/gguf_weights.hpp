@@ -4,8 +4,8 @@
 // convention).
 //
 // Names are taken as stored: stable-diffusion.cpp writes the original (LDM) names for the UNet and the VAE and
-// for SD 1.x's CLIP. Its OpenCLIP encoders (SD 2.x, SDXL) are stored in transformers naming; see
-// open_clip_names.hpp for how they are brought back to the canonical layout.
+// for SD 1.x's CLIP. Its text encoders for SD 2.x and SDXL are stored under its own prefixes in transformers
+// naming; canonicalize_sdcpp_text_encoders (open_clip_names.hpp) brings them back to the canonical layout.
 #pragma once
 
 #include <map>
@@ -18,7 +18,7 @@
 namespace nd::model_files {
 
 struct GgufModelFile {
-    WeightSet weights;                           // names as stored, position_ids dropped
+    WeightSet weights;                           // canonical names, position_ids dropped
     std::map<std::string, std::string> metadata; // scalar and string values, as text; arrays are left out
     std::optional<TokenizerVocab> tokenizer;     // source ModelFile, tokens + merges
 };

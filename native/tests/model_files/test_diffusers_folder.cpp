@@ -98,19 +98,59 @@ TEST(DiffusersFolder, Unknown_unet_weight_is_unsupported_and_named) {
     }
 }
 
-TEST(DiffusersFolder, Sdxl_second_text_encoder_is_refused_clearly) {
-    testing::TempDir dir;
-    dir.write("model_index.json", R"({"text_encoder_2": ["transformers", "CLIPTextModelWithProjection"]})");
-    EXPECT_EQ(status_of_loading(dir.path()), ND_STATUS_UNSUPPORTED);
+// A transformers text encoder of width 4 with one layer, as a diffusers component file.
+std::string text_encoder_file(bool with_projection) {
+    std::vector<testing::TensorSpec> specs = {
+        {"text_model.embeddings.token_embedding.weight", "F32", {6, 4}, 4},
+        {"text_model.embeddings.position_embedding.weight", "F32", {3, 4}, 4},
+        {"text_model.embeddings.position_ids", "I64", {1, 3}, 8},
+        {"text_model.final_layer_norm.weight", "F32", {4}, 4},
+        {"text_model.final_layer_norm.bias", "F32", {4}, 4},
+    };
+    for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+        specs.push_back({std::string("text_model.encoder.layers.0.self_attn.") + proj + ".weight", "F32", {4, 4}, 4});
+        specs.push_back({std::string("text_model.encoder.layers.0.self_attn.") + proj + ".bias", "F32", {4}, 4});
+    }
+    if (with_projection) {
+        specs.push_back({"text_projection.weight", "F32", {2, 4}, 4});
+    }
+    return testing::valid_safetensors(specs);
 }
 
-TEST(DiffusersFolder, Sd2_text_encoder_in_transformers_naming_is_refused_clearly) {
+TEST(DiffusersFolder, Sdxl_encoders_become_clip_l_and_open_clip_embedders) {
+    testing::TempDir dir;
+    dir.write("model_index.json", R"({"text_encoder": ["transformers", "CLIPTextModel"],
+                                      "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"]})");
+    dir.write("text_encoder/config.json", R"({"hidden_act": "quick_gelu"})");
+    dir.write("text_encoder/model.safetensors", text_encoder_file(false));
+    dir.write("text_encoder_2/config.json", R"({"hidden_act": "gelu"})");
+    dir.write("text_encoder_2/model.safetensors", text_encoder_file(true));
+    const DiffusersModel model = load_diffusers_folder(dir.path());
+    EXPECT_TRUE(model.weights.contains("conditioner.embedders.0.transformer.text_model.final_layer_norm.weight"));
+    EXPECT_EQ(model.weights.require("conditioner.embedders.1.model.transformer.resblocks.0.attn.in_proj_weight").shape(),
+              core::Shape({12, 4}));
+    EXPECT_EQ(model.weights.require("conditioner.embedders.1.model.text_projection").shape(), core::Shape({4, 2}));
+    EXPECT_FALSE(model.weights.contains("conditioner.embedders.0.transformer.text_model.embeddings.position_ids"));
+}
+
+TEST(DiffusersFolder, Refiner_second_encoder_is_the_first_open_clip_embedder) {
+    testing::TempDir dir;
+    dir.write("model_index.json", R"({"text_encoder": [null, null],
+                                      "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"]})");
+    dir.write("text_encoder_2/model.safetensors", text_encoder_file(true));
+    const DiffusersModel model = load_diffusers_folder(dir.path());
+    EXPECT_TRUE(model.weights.contains("conditioner.embedders.0.model.ln_final.weight"));
+}
+
+TEST(DiffusersFolder, Sd2_gelu_text_encoder_becomes_open_clip) {
     testing::TempDir dir;
     dir.write("model_index.json", R"({"text_encoder": ["transformers", "CLIPTextModel"]})");
     dir.write("text_encoder/config.json", R"({"hidden_act": "gelu"})");
-    dir.write("text_encoder/model.safetensors",
-              testing::valid_safetensors({{"text_model.final_layer_norm.weight", "F32", {4}, 4}}));
-    EXPECT_EQ(status_of_loading(dir.path()), ND_STATUS_UNSUPPORTED);
+    dir.write("text_encoder/model.safetensors", text_encoder_file(false));
+    const DiffusersModel model = load_diffusers_folder(dir.path());
+    EXPECT_TRUE(model.weights.contains("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_bias"));
+    EXPECT_TRUE(model.weights.contains("cond_stage_model.model.token_embedding.weight"));
+    EXPECT_TRUE(model.weights.names_with_prefix("cond_stage_model.transformer.").empty());
 }
 
 } // namespace

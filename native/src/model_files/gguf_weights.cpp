@@ -42,7 +42,7 @@ GgufModelFile load_gguf_model(const std::string& path) {
     GgufModelFile model;
     try {
         for (const formats::GgufTensorInfo& info : file->tensors()) {
-            if (is_position_ids(info.name)) {
+            if (is_dropped_on_load(info.name)) {
                 continue;
             }
             model.weights.add(info.name, core::Tensor::borrow(file, file->tensor_data(info), info.dtype,

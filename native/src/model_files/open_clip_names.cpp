@@ -147,7 +147,7 @@ void add_transformers_text_model_as_open_clip(WeightSet& out, const WeightSet& e
     std::map<std::string, std::array<core::Tensor, 3>> weights;
     std::map<std::string, std::array<core::Tensor, 3>> biases;
     for (const auto& [name, tensor] : encoder.all()) {
-        if (is_position_ids(name)) {
+        if (is_dropped_on_load(name)) {
             continue;
         }
         if (auto part = qkv_part(name)) {

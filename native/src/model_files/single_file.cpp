@@ -7,8 +7,23 @@
 
 namespace nd::model_files {
 
-bool is_position_ids(std::string_view name) noexcept {
-    return name == "position_ids" || name.ends_with(".position_ids");
+bool is_dropped_on_load(std::string_view name) noexcept {
+    if (name == "position_ids" || name.ends_with(".position_ids") || name.starts_with("model_ema.") ||
+        name == "logvar" || name == "denoiser.sigmas") {
+        return true;
+    }
+    // The DDPM schedule buffers are top-level names (no dot).
+    static constexpr std::string_view kSchedule[] = {"betas", "alphas_cumprod", "sqrt_", "log_one_minus_",
+                                                     "posterior_"};
+    if (name.find('.') != std::string_view::npos) {
+        return false;
+    }
+    for (std::string_view prefix : kSchedule) {
+        if (name.starts_with(prefix)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 SingleFileCheckpoint load_single_file(const std::string& path) {
@@ -17,7 +32,7 @@ SingleFileCheckpoint load_single_file(const std::string& path) {
     add_safetensors_weights(checkpoint.weights, file);
     std::vector<std::string> dropped;
     for (const auto& [name, tensor] : checkpoint.weights.all()) {
-        if (is_position_ids(name)) {
+        if (is_dropped_on_load(name)) {
             dropped.push_back(name);
         }
     }

@@ -1,7 +1,9 @@
 #include "model_files/vae_file.hpp"
 
 #include "core/error.hpp"
+#include "formats/file_kind.hpp"
 #include "model_files/diffusers_folder.hpp"
+#include "model_files/gguf_weights.hpp"
 #include "model_files/safetensors_weights.hpp"
 
 namespace nd::model_files {
@@ -26,8 +28,15 @@ bool is_diffusers_vae(const WeightSet& raw) {
 } // namespace
 
 WeightSet load_vae_file(const fs::path& path, DiffusersVariant variant) {
-    WeightSet raw = fs::is_directory(path) ? load_diffusers_component(path, variant)
-                                           : load_safetensors_weights(path.string());
+    WeightSet raw;
+    if (fs::is_directory(path)) {
+        // A whole pipeline folder lends its vae/; otherwise the folder is the component itself.
+        raw = load_diffusers_component(fs::is_regular_file(path / "model_index.json") ? path / "vae" : path, variant);
+    } else if (formats::require_loadable_file_kind(path.string()) == formats::FileKind::gguf) {
+        raw = load_gguf_model(path.string()).weights;
+    } else {
+        raw = load_safetensors_weights(path.string());
+    }
     WeightSet vae;
     try {
         if (is_diffusers_vae(raw)) {

@@ -30,7 +30,8 @@ TEST(SingleFile, Float_weights_of_every_type_are_kept_as_stored) {
     const auto path = dir.write("m.safetensors", testing::valid_safetensors({{"a", "F32", {2}, 4},
                                                                              {"b", "F16", {2}, 2},
                                                                              {"c", "BF16", {2}, 2},
-                                                                             {"x.position_ids", "I64", {1, 2}, 8}}));
+                                                                             {"x.position_ids", "I64", {1, 2}, 8},
+                                                                             {"alphas_cumprod", "F32", {4}, 4}}));
     const SingleFileCheckpoint checkpoint = load_single_file(path.string());
     EXPECT_EQ(checkpoint.weights.size(), 3u);
     EXPECT_EQ(checkpoint.weights.require("a").dtype(), ND_DTYPE_F32);
@@ -38,10 +39,19 @@ TEST(SingleFile, Float_weights_of_every_type_are_kept_as_stored) {
     EXPECT_EQ(checkpoint.weights.require("c").dtype(), ND_DTYPE_BF16);
 }
 
-TEST(SingleFile, Position_ids_are_recognised_by_name) {
-    EXPECT_TRUE(is_position_ids("cond_stage_model.transformer.text_model.embeddings.position_ids"));
-    EXPECT_TRUE(is_position_ids("position_ids"));
-    EXPECT_FALSE(is_position_ids("cond_stage_model.transformer.text_model.embeddings.position_embedding.weight"));
+TEST(SingleFile, Position_ids_and_training_leftovers_are_dropped_by_name) {
+    EXPECT_TRUE(is_dropped_on_load("cond_stage_model.transformer.text_model.embeddings.position_ids"));
+    EXPECT_TRUE(is_dropped_on_load("position_ids"));
+    EXPECT_TRUE(is_dropped_on_load("alphas_cumprod_prev"));
+    EXPECT_TRUE(is_dropped_on_load("betas"));
+    EXPECT_TRUE(is_dropped_on_load("sqrt_recipm1_alphas_cumprod"));
+    EXPECT_TRUE(is_dropped_on_load("posterior_mean_coef1"));
+    EXPECT_TRUE(is_dropped_on_load("model_ema.decay"));
+    EXPECT_TRUE(is_dropped_on_load("model_ema.diffusion_modelinput_blocks00weight"));
+    EXPECT_FALSE(is_dropped_on_load("cond_stage_model.transformer.text_model.embeddings.position_embedding.weight"));
+    EXPECT_FALSE(is_dropped_on_load("model.diffusion_model.out.2.bias"));
+    EXPECT_FALSE(is_dropped_on_load("v_pred"));
+    EXPECT_FALSE(is_dropped_on_load("first_stage_model.encoder.down.0.block.0.conv1.weight"));
 }
 
 } // namespace

@@ -112,5 +112,25 @@ TEST(VaeFile, Fixture_diffusers_vae_folder_replaces_the_single_file_vae_with_ide
     }
 }
 
+TEST(VaeFile, Pipeline_folder_lends_its_vae_folder) {
+    const auto root = testing::fixtures_dir() / "tiny-sd1" / "diffusers";
+    ND_SKIP_IF_FIXTURE_MISSING(root / "model_index.json");
+    const WeightSet from_pipeline = load_vae_file(root);
+    const WeightSet from_component = load_vae_file(root / "vae");
+    ASSERT_EQ(from_pipeline.size(), from_component.size());
+    EXPECT_TRUE(from_pipeline.contains("first_stage_model.decoder.mid.attn_1.proj_out.weight"));
+}
+
+TEST(VaeFile, Pickle_vae_is_refused_as_unsupported) {
+    TempDir dir;
+    const auto path = dir.write("vae.pt", std::string("\x80\x02}q\x00.", 6));
+    try {
+        (void)load_vae_file(path);
+        FAIL() << "read a pickle";
+    } catch (const core::Error& error) {
+        EXPECT_EQ(error.status(), ND_STATUS_UNSUPPORTED);
+    }
+}
+
 } // namespace
 } // namespace nd::model_files

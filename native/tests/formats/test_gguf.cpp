@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <limits>
 #include <string>
@@ -419,6 +422,28 @@ TEST(Gguf, Every_single_byte_corruption_of_a_valid_file_is_refused_or_parsed_saf
             }
         }
     }
+}
+
+TEST(Gguf, Fuzz_seeds_named_valid_parse_and_those_named_bad_are_refused) {
+    // native/fuzz/make_gguf_seeds.py writes them, independently of the engine's writer.
+    const std::filesystem::path corpus = std::filesystem::path(ND_SOURCE_DIR) / "native/fuzz/corpus/fuzz_gguf";
+    std::size_t valid = 0;
+    std::size_t bad = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+        const std::string name = entry.path().filename().string();
+        SCOPED_TRACE(name);
+        std::ifstream stream(entry.path(), std::ios::binary);
+        const std::string bytes{std::istreambuf_iterator<char>(stream), std::istreambuf_iterator<char>()};
+        if (name.rfind("valid_", 0) == 0) {
+            EXPECT_NO_THROW((void)parse(bytes));
+            ++valid;
+        } else if (name.rfind("bad_", 0) == 0) {
+            (void)refusal(bytes);
+            ++bad;
+        }
+    }
+    EXPECT_GE(valid, 4u);
+    EXPECT_GE(bad, 5u);
 }
 
 } // namespace

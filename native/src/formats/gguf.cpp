@@ -86,6 +86,9 @@ public:
     template <typename T>
     void read_into(std::vector<T>& out, std::uint64_t count, std::string_view what) {
         need(count * sizeof(T), what); // count was checked against remaining() / sizeof(T)
+        if (count == 0) {
+            return; // an empty vector's data() may be null, which memcpy must not see
+        }
         out.resize(static_cast<std::size_t>(count));
         std::memcpy(out.data(), bytes_.data() + pos_, static_cast<std::size_t>(count) * sizeof(T));
         pos_ += count * sizeof(T);

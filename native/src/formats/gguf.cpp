@@ -86,6 +86,9 @@ public:
     template <typename T>
     void read_into(std::vector<T>& out, std::uint64_t count, std::string_view what) {
         need(count * sizeof(T), what); // count was checked against remaining() / sizeof(T)
+        if (count == 0) {
+            return; // an empty vector's data() may be null, which memcpy must not see
+        }
         out.resize(static_cast<std::size_t>(count));
         std::memcpy(out.data(), bytes_.data() + pos_, static_cast<std::size_t>(count) * sizeof(T));
         pos_ += count * sizeof(T);
@@ -135,7 +138,12 @@ GgufType read_type(Cursor& cursor, std::string_view what) {
     return static_cast<GgufType>(type);
 }
 
-GgufArray read_array(Cursor& cursor, const std::string& key, std::size_t depth);
+// Strings and arrays met inside arrays so far, against kGgufMaxArrayItems.
+struct ItemBudget {
+    std::uint64_t used = 0;
+};
+
+GgufArray read_array(Cursor& cursor, const std::string& key, std::size_t depth, ItemBudget& budget);
 
 template <typename T>
 void read_plain_array(Cursor& cursor, GgufArray& array, std::uint64_t count, const std::string& key) {
@@ -153,13 +161,21 @@ bool read_bool(Cursor& cursor, const std::string& key) {
     return byte == 1;
 }
 
-GgufArray read_array(Cursor& cursor, const std::string& key, std::size_t depth) {
+GgufArray read_array(Cursor& cursor, const std::string& key, std::size_t depth, ItemBudget& budget) {
     const std::uint64_t at = cursor.position();
     if (depth > kGgufMaxArrayDepth) {
         refuse("array '{}' (at byte {}) nests arrays more than {} deep", key, at, kGgufMaxArrayDepth);
     }
     const GgufType type = read_type(cursor, format("the element type of array '{}'", key));
     const auto count = cursor.read<std::uint64_t>(format("the element count of array '{}'", key));
+    if ((type == GgufType::string || type == GgufType::array) && count > kGgufMaxArrayItems - budget.used) {
+        refuse("array '{}' (at byte {}) claims {} elements of {}, over the limit of {} strings and arrays inside "
+               "the arrays of one file ({} used before it)",
+               key, at, count, gguf_type_name(type), kGgufMaxArrayItems, budget.used);
+    }
+    if (type == GgufType::string || type == GgufType::array) {
+        budget.used += count;
+    }
     if (count > cursor.remaining() / min_value_bytes(type)) {
         refuse("array '{}' (at byte {}) claims {} elements of {}, more than the {} bytes left in the file can "
                "hold",
@@ -198,7 +214,7 @@ GgufArray read_array(Cursor& cursor, const std::string& key, std::size_t depth) 
     case GgufType::array: {
         std::vector<GgufArray> items;
         for (std::uint64_t i = 0; i < count; ++i) {
-            items.push_back(read_array(cursor, key, depth + 1));
+            items.push_back(read_array(cursor, key, depth + 1, budget));
         }
         array.items = std::move(items);
         break;
@@ -207,7 +223,7 @@ GgufArray read_array(Cursor& cursor, const std::string& key, std::size_t depth) 
     return array;
 }
 
-GgufValue read_value(Cursor& cursor, GgufType type, const std::string& key) {
+GgufValue read_value(Cursor& cursor, GgufType type, const std::string& key, ItemBudget& budget) {
     const std::string what = format("the value of '{}'", key);
     switch (type) {
     case GgufType::u8: return cursor.read<std::uint8_t>(what);
@@ -219,7 +235,7 @@ GgufValue read_value(Cursor& cursor, GgufType type, const std::string& key) {
     case GgufType::f32: return cursor.read<float>(what);
     case GgufType::boolean: return read_bool(cursor, key);
     case GgufType::string: return cursor.read_string(what);
-    case GgufType::array: return read_array(cursor, key, 1);
+    case GgufType::array: return read_array(cursor, key, 1, budget);
     case GgufType::u64: return cursor.read<std::uint64_t>(what);
     case GgufType::i64: return cursor.read<std::int64_t>(what);
     case GgufType::f64: return cursor.read<double>(what);
@@ -254,6 +270,7 @@ void check_version(Cursor& cursor, GgufHeader& header) {
 
 void read_metadata(Cursor& cursor, GgufHeader& header, std::uint64_t count) {
     std::unordered_set<std::string> keys;
+    ItemBudget budget;
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t at = cursor.position();
         std::string key = cursor.read_string(format("key {} of {}", i, count));
@@ -262,7 +279,7 @@ void read_metadata(Cursor& cursor, GgufHeader& header, std::uint64_t count) {
             refuse("key '{}' (at byte {}) appears twice", key, at);
         }
         const GgufType type = read_type(cursor, format("the type of '{}'", key));
-        GgufValue value = read_value(cursor, type, key);
+        GgufValue value = read_value(cursor, type, key, budget);
         header.metadata.push_back({std::move(key), std::move(value), at});
     }
 }
@@ -584,6 +601,12 @@ GgufHeader parse_gguf(std::span<const std::byte> whole_file) {
     check_version(cursor, header);
     const auto tensor_count = cursor.read<std::uint64_t>("the tensor count");
     const auto kv_count = cursor.read<std::uint64_t>("the metadata count");
+    if (tensor_count > kGgufMaxTensors) {
+        refuse("the tensor count (bytes 8-15) is {}, over the limit of {}", tensor_count, kGgufMaxTensors);
+    }
+    if (kv_count > kGgufMaxKeyValues) {
+        refuse("the metadata count (bytes 16-23) is {}, over the limit of {}", kv_count, kGgufMaxKeyValues);
+    }
     if (tensor_count > cursor.remaining() / kMinTensorInfoBytes) {
         refuse("the tensor count (bytes 8-15) is {}, more than the {} bytes after the header could describe "
                "(a tensor description takes at least {} bytes)",

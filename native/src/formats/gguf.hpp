@@ -32,6 +32,12 @@ inline constexpr std::uint64_t kGgufDefaultAlignment = 32;
 inline constexpr std::size_t kGgufMaxDims = 4;             // GGML_MAX_DIMS
 inline constexpr std::size_t kGgufMaxArrayDepth = 8;       // arrays of arrays, nested at most this deep
 inline constexpr std::size_t kGgufMaxKeyBytes = 65535;     // keys and tensor names
+// Caps on what a header may declare, so that a hostile file cannot turn a few bytes per item into a large
+// multiple in memory (a GgufTensorInfo or a std::string is several times its bytes in the file). Real files
+// are far below them: a model has a few thousand tensors, a vocabulary a few hundred thousand strings.
+inline constexpr std::uint64_t kGgufMaxTensors = 1 << 20;
+inline constexpr std::uint64_t kGgufMaxKeyValues = 1 << 20;
+inline constexpr std::uint64_t kGgufMaxArrayItems = 1 << 22; // strings and arrays inside arrays, all together
 inline constexpr std::string_view kGgufAlignmentKey = "general.alignment";
 
 // The metadata value types, with the numbers the file uses. GgufValue's alternatives are in this order.

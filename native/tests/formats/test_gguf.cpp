@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <limits>
 #include <string>
@@ -253,6 +256,26 @@ TEST(Gguf, Huge_counts_are_refused_before_any_allocation) {
                     "claims 3 elements of array");
 }
 
+TEST(Gguf, Counts_over_the_limits_are_refused_even_when_the_bytes_could_hold_them) {
+    GgufBytes tensors;
+    tensors.header(kGgufMaxTensors + 1, 0);
+    EXPECT_REJECTED(tensors.str(), "the tensor count (bytes 8-15) is 1048577, over the limit of 1048576");
+    GgufBytes kvs;
+    kvs.header(0, kGgufMaxKeyValues + 1);
+    EXPECT_REJECTED(kvs.str(), "the metadata count (bytes 16-23) is 1048577, over the limit of 1048576");
+    EXPECT_REJECTED(kv_file(kGgufArray, [](GgufBytes& f) { f.u32(kGgufString).u64(kGgufMaxArrayItems + 1); }),
+                    "claims 4194305 elements of string, over the limit of 4194304 strings and arrays");
+
+    // The limit holds for all arrays of a file together: two arrays of half the limit plus one.
+    const std::uint64_t half = kGgufMaxArrayItems / 2;
+    GgufBytes two;
+    two.header(0, 2).key("first", kGgufArray).u32(kGgufString).u64(half);
+    two.raw(std::string(half * 8, '\0')); // empty strings
+    two.key("second", kGgufArray).u32(kGgufArray).u64(half + 1);
+    EXPECT_REJECTED(two.str(), "array 'second' (at byte 16777287) claims 2097153 elements of array, over the limit "
+                               "of 4194304 strings and arrays inside the arrays of one file (2097152 used before it)");
+}
+
 TEST(Gguf, Huge_string_lengths_are_refused) {
     GgufBytes key;
     key.header(0, 1).u64(std::numeric_limits<std::uint64_t>::max()).data(20);
@@ -419,6 +442,28 @@ TEST(Gguf, Every_single_byte_corruption_of_a_valid_file_is_refused_or_parsed_saf
             }
         }
     }
+}
+
+TEST(Gguf, Fuzz_seeds_named_valid_parse_and_those_named_bad_are_refused) {
+    // native/fuzz/make_gguf_seeds.py writes them, independently of the engine's writer.
+    const std::filesystem::path corpus = std::filesystem::path(ND_SOURCE_DIR) / "native/fuzz/corpus/fuzz_gguf";
+    std::size_t valid = 0;
+    std::size_t bad = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+        const std::string name = entry.path().filename().string();
+        SCOPED_TRACE(name);
+        std::ifstream stream(entry.path(), std::ios::binary);
+        const std::string bytes{std::istreambuf_iterator<char>(stream), std::istreambuf_iterator<char>()};
+        if (name.rfind("valid_", 0) == 0) {
+            EXPECT_NO_THROW((void)parse(bytes));
+            ++valid;
+        } else if (name.rfind("bad_", 0) == 0) {
+            (void)refusal(bytes);
+            ++bad;
+        }
+    }
+    EXPECT_GE(valid, 4u);
+    EXPECT_GE(bad, 5u);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "formats/file_kind.hpp"
+#include "model_files/canonical_shapes.hpp"
 #include "model_files/diffusers_folder.hpp"
 #include "model_files/gguf_weights.hpp"
 #include "model_files/single_file.hpp"
@@ -68,6 +69,7 @@ LoadedModelFiles load_model_files(const LoadOptions& options) {
     }
 
     loaded.family = detect_model_family(loaded.weights);
+    canonicalize_unet_projection_shapes(loaded.weights, loaded.family);
     loaded.components = find_components(loaded.weights);
     loaded.prediction =
         choose_prediction(loaded.weights, loaded.metadata, scheduler_prediction, options.prediction_override);

@@ -192,7 +192,7 @@ std::optional<std::string> unet_name_to_ldm(std::string_view name, const UnetNam
     return std::nullopt;
 }
 
-std::optional<std::string> vae_name_to_ldm(std::string_view name, int up_blocks) {
+std::optional<std::string> vae_name_to_ldm(std::string_view name, int levels) {
     std::string_view rest = name;
     for (std::string_view top : {"quant_conv.", "post_quant_conv."}) {
         if (rest.starts_with(top)) {
@@ -232,11 +232,11 @@ std::optional<std::string> vae_name_to_ldm(std::string_view name, int up_blocks)
         return std::nullopt;
     }
     const auto i = take_index(rest);
-    if (!i || *i >= up_blocks) {
+    if (!i || *i >= levels) {
         return std::nullopt;
     }
     // The decoder's diffusers block 0 is the deepest, LDM's up.0 the shallowest.
-    const int level = encoder ? *i : up_blocks - 1 - *i;
+    const int level = encoder ? *i : levels - 1 - *i;
     out += encoder ? "down." : "up.";
     if (take(rest, "resnets.")) {
         const auto j = take_index(rest);

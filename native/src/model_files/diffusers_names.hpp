@@ -28,11 +28,11 @@ UnetNameLayout unet_name_layout(const std::vector<std::string>& diffusers_names)
 // nullopt for a name that is not part of a diffusers UNet2DConditionModel of the SD family.
 std::optional<std::string> unet_name_to_ldm(std::string_view name, const UnetNameLayout& layout);
 
-// "decoder.up_blocks.0.resnets.1.norm1.weight" -> "decoder.up.3.block.1.norm1.weight" for a decoder of
-// `up_blocks` blocks (diffusers counts decoder blocks from the bottom, LDM from the top); nullopt when the
-// name is not part of a diffusers AutoencoderKL. The mid-block attention's q/k/v/proj_out are linear
+// "decoder.up_blocks.0.resnets.1.norm1.weight" -> "decoder.up.3.block.1.norm1.weight" for a VAE of `levels`
+// levels (diffusers counts decoder blocks from the bottom, LDM from the top); nullopt when the name is not
+// part of a diffusers AutoencoderKL or its level index is not below `levels`. The mid-block attention's q/k/v/proj_out are linear
 // weights [C, C] in diffusers and 1x1 convolutions [C, C, 1, 1] in LDM: see vae_weight_needs_conv_shape.
-std::optional<std::string> vae_name_to_ldm(std::string_view name, int up_blocks);
+std::optional<std::string> vae_name_to_ldm(std::string_view name, int levels);
 
 // Whether a translated VAE weight is one of those mid-attention projections stored as [C, C].
 bool vae_weight_needs_conv_shape(std::string_view ldm_name);

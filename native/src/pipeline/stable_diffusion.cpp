@@ -21,6 +21,7 @@
 #include "models/vae_runner.hpp"
 #include "pipeline/family_traits.hpp"
 #include "pipeline/latent_preview.hpp"
+#include "pipeline/prediction.hpp"
 #include "pipeline/request_validation.hpp"
 #include "pipeline/text_conditioning.hpp"
 #include "sampling/image_seeds.hpp"
@@ -242,21 +243,12 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
             } else {
                 std::memcpy(eps.data(), prediction, latent_count * sizeof(float));
             }
-            // The input is the variance-preserving latent z = sqrt(a) x0 + sqrt(1 - a) eps with
-            // sqrt(a) = 1 / sqrt(sigma^2 + 1); v = sqrt(a) eps - sqrt(1 - a) x0 gives
-            // eps = sqrt(a) v + sqrt(1 - a) z = (v + sigma z) / sqrt(sigma^2 + 1).
-            const float scale = 1.0F / std::sqrt(call.sigma * call.sigma + 1.0F);
             if (v_prediction) {
-                for (std::size_t i = 0; i < latent_count; ++i) {
-                    eps[i] = (eps[i] + call.sigma * input[i]) * scale;
-                }
+                eps_from_v(eps, input, call.sigma);
             }
             if (previews) {
-                // x0 = (z - sqrt(1 - a) eps) / sqrt(a) = z * sqrt(sigma^2 + 1) - sigma * eps.
                 denoised.resize(latent_count);
-                for (std::size_t i = 0; i < latent_count; ++i) {
-                    denoised[i] = input[i] / scale - call.sigma * eps[i];
-                }
+                denoised_from_eps(eps, input, call.sigma, denoised);
             }
         };
         Clock::time_point step_started = Clock::now();
@@ -266,7 +258,7 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
             const int done = step + 1 - start_step;
             report(Stage::Sampling, done, steps_to_run, image, seconds_between(step_started, now));
             step_started = now;
-            if (previews && !denoised.empty() && (done % request.preview_interval == 0 || done == steps_to_run)) {
+            if (previews && !denoised.empty() && done % request.preview_interval == 0) {
                 Image preview = preview_image(*preview_map, denoised, static_cast<int>(latent_w),
                                               static_cast<int>(latent_h));
                 preview.seed = seeds[static_cast<std::size_t>(image)];

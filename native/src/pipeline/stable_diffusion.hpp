@@ -7,10 +7,12 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "model_files/load_model_files.hpp"
 #include "pipeline/generation.hpp"
+#include "pipeline/image_conversion.hpp"
 
 namespace nd::pipeline {
 
@@ -33,6 +35,13 @@ public:
     // unknown sampler or schedule (listing the valid names), Error(ND_STATUS_CANCELLED) when hooks.cancel is
     // set (checked between steps and inside long stages).
     std::vector<Image> generate(const GenerationRequest& request, const GenerationHooks& hooks);
+
+    // The same images before 8-bit rounding: [H, W, 3] in [0, 1], as diffusers' output_type="np" gives them
+    // (for tests and tools that compare with reference pipelines). `init_image_unit`, when not empty,
+    // replaces request.init_image by a planar [3, H, W] image in [0, 1] (diffusers' tensor input), so that
+    // img2img from float pixels needs no 8-bit rounding either.
+    std::vector<FloatImage> generate_float(const GenerationRequest& request, const GenerationHooks& hooks,
+                                           std::span<const float> init_image_unit = {});
 
     [[nodiscard]] const model_files::LoadedModelFiles& files() const noexcept;
 

@@ -54,15 +54,16 @@ internal static class ImageCodec
             var other => throw new InvalidDataException($"{other.ToString().ToUpperInvariant()} images are not supported: use PNG, JPEG or WebP."),
         };
 
+        var name = format.DisplayName();
         var (width, height) = (codec.Info.Width, codec.Info.Height);
         if (width <= 0 || height <= 0)
         {
-            throw new InvalidDataException($"The {format} image has no pixels: its size is {width}x{height}.");
+            throw new InvalidDataException($"The {name} image has no pixels: its size is {width}x{height}.");
         }
 
         if (width > maxDimension || height > maxDimension)
         {
-            throw new InvalidDataException($"The {format} image is {width}x{height} pixels, larger than the limit of {maxDimension} pixels a side.");
+            throw new InvalidDataException($"The {name} image is {width}x{height} pixels, larger than the limit of {maxDimension} pixels a side.");
         }
 
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul, SKColorSpace.CreateSrgb());
@@ -73,12 +74,12 @@ internal static class ImageCodec
             case SKCodecResult.Success:
                 break;
             case SKCodecResult.IncompleteInput:
-                throw new InvalidDataException($"The {format} data is truncated: its {data.Length} bytes end before the last row of the {width}x{height} image.");
+                throw new InvalidDataException($"The {name} data is truncated: its {data.Length} bytes end before the last row of the {width}x{height} image.");
             case SKCodecResult.ErrorInInput:
             case SKCodecResult.InvalidInput:
-                throw new InvalidDataException($"The {format} data is damaged: the decoder found an error in the {width}x{height} image ({result}).");
+                throw new InvalidDataException($"The {name} data is damaged: the decoder found an error in the {width}x{height} image ({result}).");
             default:
-                throw new InvalidDataException($"The {format} image ({width}x{height}) could not be decoded: {result}.");
+                throw new InvalidDataException($"The {name} image ({width}x{height}) could not be decoded: {result}.");
         }
 
         return Orient(new DecodedImage(width, height, rgba, format), codec.EncodedOrigin);

@@ -36,6 +36,15 @@ public static class ImageFormats
         };
     }
 
+    /// <summary>The format's name as people write it: PNG, JPEG, WebP.</summary>
+    internal static string DisplayName(this ImageFormat format) => format switch
+    {
+        ImageFormat.Png => "PNG",
+        ImageFormat.Jpeg => "JPEG",
+        ImageFormat.Webp => "WebP",
+        _ => format.ToString(),
+    };
+
     /// <summary>The usual extension of <paramref name="format"/>, with its dot: <c>.png</c>, <c>.jpg</c>, <c>.webp</c>.</summary>
     public static string Extension(this ImageFormat format) => format switch
     {

@@ -109,11 +109,12 @@ public sealed class GeneratedImage
         SaveAsync(path, ImageFormats.FromPath(path), options, cancellationToken);
 
     /// <summary>Saves the image to <paramref name="path"/> as <paramref name="format"/>, whatever the extension, atomically.</summary>
-    public Task SaveAsync(string path, ImageFormat format, ImageEncoderOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task SaveAsync(string path, ImageFormat format, ImageEncoderOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        cancellationToken.ThrowIfCancellationRequested();
         var encoded = Encode(format, options);
-        return AtomicFile.WriteAsync(path, (stream, ct) => stream.WriteAsync(encoded, ct).AsTask(), cancellationToken);
+        await AtomicFile.WriteAsync(path, (stream, ct) => stream.WriteAsync(encoded, ct).AsTask(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Saves the image as PNG, with its settings in the <c>parameters</c> chunk, atomically.</summary>
@@ -133,15 +134,16 @@ public sealed class GeneratedImage
     /// becomes <see cref="Settings"/>. Transparent pixels are blended over white.
     /// </summary>
     /// <param name="data">The encoded image.</param>
-    /// <param name="maxDimension">The longest side accepted, in pixels.</param>
+    /// <param name="maxDimension">The longest side accepted, in pixels (1 to <see cref="InputImageOptions.LargestMaxDimension"/>).</param>
     /// <exception cref="InvalidDataException">Not an image in one of the three formats, damaged or truncated data, zero
     /// size, or a side longer than <paramref name="maxDimension"/>.</exception>
     public static GeneratedImage Decode(ReadOnlySpan<byte> data, int maxDimension = InputImageOptions.DefaultMaxDimension)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDimension, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxDimension, InputImageOptions.LargestMaxDimension);
         var decoded = ImageCodec.Decode(data, maxDimension);
         ImageCodec.Flatten(decoded.Rgba, AlphaHandling.CompositeOverWhite);
-        var settings = decoded.Format == ImageFormat.Png && GenerationSettings.TryParseInfotext(PngChunks.FindText(data, "parameters"), out var s) ? s : null;
+        var settings = decoded.Format == ImageFormat.Png && GenerationSettings.TryParseInfotext(PngChunks.TryFindText(data, "parameters"), out var s) ? s : null;
         return new GeneratedImage(ImageCodec.RgbaToRgb(decoded.Rgba), decoded.Width, decoded.Height, settings);
     }
 

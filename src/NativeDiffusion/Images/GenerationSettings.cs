@@ -430,6 +430,6 @@ public sealed record GenerationSettings
             ArgumentNullException.ThrowIfNull(value, nameof(ExtraParameters));
         }
 
-        return [.. extras];
+        return Array.AsReadOnly(extras.ToArray());
     }
 }

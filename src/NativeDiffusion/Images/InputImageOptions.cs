@@ -79,9 +79,12 @@ public sealed record InputImageOptions
         init => field = CheckTarget(value, nameof(Height));
     }
 
+    /// <summary>The largest <see cref="MaxDimension"/> that can be set: 16384 (the decoded RGBA pixels stay within one array).</summary>
+    public const int LargestMaxDimension = 16384;
+
     /// <summary>
     /// The longest side accepted, in pixels, both in the file (checked from its header, before any pixel is decoded) and
-    /// after resizing. Default <see cref="DefaultMaxDimension"/>.
+    /// after resizing; 8 to <see cref="LargestMaxDimension"/>. Default <see cref="DefaultMaxDimension"/>.
     /// </summary>
     public int MaxDimension
     {
@@ -89,6 +92,7 @@ public sealed record InputImageOptions
         init
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 8, nameof(MaxDimension));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, LargestMaxDimension, nameof(MaxDimension));
             field = value;
         }
     } = DefaultMaxDimension;

@@ -31,31 +31,48 @@ internal static class PngChunks
     /// other than <c>IHDR</c>, or no <c>IEND</c>; the message names the offset.</exception>
     public static List<Chunk> Read(ReadOnlySpan<byte> png)
     {
+        var chunks = ReadUntilError(png, out var error);
+        return error is null ? chunks : throw new InvalidDataException(error);
+    }
+
+    // The chunks up to the first structural error, and that error's description (null when the file is well formed).
+    private static List<Chunk> ReadUntilError(ReadOnlySpan<byte> png, out string? error)
+    {
+        var chunks = new List<Chunk>();
         if (!HasSignature(png))
         {
-            throw new InvalidDataException("Not a PNG file: the data does not start with the PNG signature.");
+            error = "Not a PNG file: the data does not start with the PNG signature.";
+            return chunks;
         }
 
-        var chunks = new List<Chunk>();
         var offset = Signature.Length;
         while (true)
         {
             if (png.Length - offset < 12)
             {
-                throw new InvalidDataException($"The PNG data ends at offset {png.Length} inside the chunk header that starts at offset {offset} (truncated file?).");
+                error = $"The PNG data ends at offset {png.Length} inside the chunk header that starts at offset {offset} (truncated file?).";
+                return chunks;
             }
 
             var length = BinaryPrimitives.ReadUInt32BigEndian(png[offset..]);
             var type = png.Slice(offset + 4, 4);
             if (!IsChunkType(type))
             {
-                throw new InvalidDataException($"The PNG chunk at offset {offset} has an invalid type (bytes {Convert.ToHexString(type)}).");
+                error = $"The PNG chunk at offset {offset} has an invalid type (bytes {Convert.ToHexString(type)}).";
+                return chunks;
             }
 
             var typeName = Encoding.ASCII.GetString(type);
             if (length > int.MaxValue || length > (uint)(png.Length - offset - 12))
             {
-                throw new InvalidDataException($"The PNG chunk {typeName} at offset {offset} declares {length} bytes of data, more than the {png.Length - offset - 12} left in the file (truncated file?).");
+                error = $"The PNG chunk {typeName} at offset {offset} declares {length} bytes of data, more than the {png.Length - offset - 12} left in the file (truncated file?).";
+                return chunks;
+            }
+
+            if (chunks.Count == 0 && typeName != "IHDR")
+            {
+                error = $"The first PNG chunk is {typeName}, not IHDR.";
+                return chunks;
             }
 
             var dataOffset = offset + 8;
@@ -63,14 +80,10 @@ internal static class PngChunks
             var crcActual = Crc32.Compute(png.Slice(offset + 4, 4 + (int)length));
             chunks.Add(new Chunk(typeName, dataOffset, (int)length, crcStored == crcActual));
 
-            if (chunks.Count == 1 && typeName != "IHDR")
-            {
-                throw new InvalidDataException($"The first PNG chunk is {typeName}, not IHDR.");
-            }
-
             offset = dataOffset + (int)length + 4;
             if (typeName == "IEND")
             {
+                error = null;
                 return chunks;
             }
         }
@@ -102,9 +115,18 @@ internal static class PngChunks
     /// treat damaged ancillary chunks).
     /// </summary>
     /// <exception cref="InvalidDataException"><paramref name="png"/> is not a well-formed PNG.</exception>
-    public static string? FindText(ReadOnlySpan<byte> png, string keyword)
+    public static string? FindText(ReadOnlySpan<byte> png, string keyword) => FindText(png, Read(png), keyword);
+
+    /// <summary>
+    /// As <see cref="FindText(ReadOnlySpan{byte}, string)"/>, but looking only in the chunks before a structural error
+    /// instead of throwing: for the metadata of an image a decoder has already accepted (a PNG cut after its last image
+    /// row still decodes, but has no <c>IEND</c>).
+    /// </summary>
+    public static string? TryFindText(ReadOnlySpan<byte> png, string keyword) => FindText(png, ReadUntilError(png, out _), keyword);
+
+    private static string? FindText(ReadOnlySpan<byte> png, List<Chunk> chunks, string keyword)
     {
-        foreach (var chunk in Read(png))
+        foreach (var chunk in chunks)
         {
             if (!chunk.CrcValid || chunk.Type is not ("tEXt" or "zTXt" or "iTXt"))
             {

@@ -45,6 +45,18 @@ public sealed class InputImageTests
     }
 
     [Fact]
+    public void Png_without_iend_still_decodes_without_its_metadata_check_failing()
+    {
+        var png = new GeneratedImage(64, 32, TestImages.Noise(64, 32), s_settings).Encode(ImageFormat.Png);
+        var cut = png[..^12]; // drop IEND: every image row is still there
+
+        var input = InputImage.Decode(cut);
+
+        Assert.Throws<InvalidDataException>(() => PngChunks.Read(cut));
+        Assert.Equal(s_settings, input.Settings);
+    }
+
+    [Fact]
     public void Jpeg_decodes_close_to_the_original()
     {
         var rgb = TestImages.Gradient(64, 32);
@@ -166,6 +178,7 @@ public sealed class InputImageTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new InputImageOptions { Width = 12 });
         Assert.Throws<ArgumentOutOfRangeException>(() => new InputImageOptions { MaxDimension = 0 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new InputImageOptions { MaxDimension = InputImageOptions.LargestMaxDimension + 1 });
         Assert.Throws<ArgumentException>(() => new InputImageOptions { SizeMode = InputSizeMode.ResizeTo, Width = 64 }.Validate());
         Assert.Throws<ArgumentException>(() => new InputImageOptions { Width = 64, Height = 64 }.Validate());
         Assert.Throws<ArgumentException>(() => new InputImageOptions { SizeMode = InputSizeMode.ResizeTo, Width = 64, Height = 64, MaxDimension = 32 }.Validate());

@@ -85,7 +85,7 @@ public sealed class GeneratedImage
         var encoded = ImageCodec.Encode(_pixels.Span, Width, Height, format, options);
         if (format == ImageFormat.Png && options.EmbedSettings && Settings is not null)
         {
-            encoded = PngChunks.InsertText(encoded, "parameters", Settings.ToInfotext());
+            encoded = PngChunks.InsertText(encoded, PngMetadata.ParametersKeyword, Settings.ToInfotext());
         }
 
         return encoded;
@@ -143,7 +143,7 @@ public sealed class GeneratedImage
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxDimension, InputImageOptions.LargestMaxDimension);
         var decoded = ImageCodec.Decode(data, maxDimension);
         ImageCodec.Flatten(decoded.Rgba, AlphaHandling.CompositeOverWhite);
-        var settings = decoded.Format == ImageFormat.Png && GenerationSettings.TryParseInfotext(PngChunks.TryFindText(data, "parameters"), out var s) ? s : null;
+        var settings = decoded.Format == ImageFormat.Png && GenerationSettings.TryParseInfotext(PngChunks.TryFindText(data, PngMetadata.ParametersKeyword), out var s) ? s : null;
         return new GeneratedImage(ImageCodec.RgbaToRgb(decoded.Rgba), decoded.Width, decoded.Height, settings);
     }
 

@@ -59,7 +59,7 @@ public sealed class InputImage
         }
 
         var decoded = ImageCodec.Decode(data, options.MaxDimension);
-        var infotext = decoded.Format == ImageFormat.Png ? PngChunks.TryFindText(data, "parameters") : null;
+        var infotext = decoded.Format == ImageFormat.Png ? PngChunks.TryFindText(data, PngMetadata.ParametersKeyword) : null;
         return Prepare(decoded.Rgba, decoded.Width, decoded.Height, decoded.Format, infotext, options);
     }
 

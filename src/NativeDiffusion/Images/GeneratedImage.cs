@@ -79,6 +79,7 @@ public sealed class GeneratedImage
 
     /// <summary>The image encoded as <paramref name="format"/> (PNG with the settings chunk unless <see cref="ImageEncoderOptions.EmbedSettings"/> is off).</summary>
     /// <exception cref="ArgumentException">The settings' infotext has a NUL character, which PNG text cannot hold.</exception>
+    /// <exception cref="NotSupportedException">The image is larger than the format allows (WebP: 16383 pixels a side; JPEG: 65535).</exception>
     public byte[] Encode(ImageFormat format, ImageEncoderOptions? options = null)
     {
         options ??= ImageEncoderOptions.Default;

@@ -15,6 +15,22 @@ internal static class ImageCodec
     /// <summary>Encodes <paramref name="rgb"/> (row-major RGB8) as <paramref name="format"/>.</summary>
     public static unsafe byte[] Encode(ReadOnlySpan<byte> rgb, int width, int height, ImageFormat format, ImageEncoderOptions options)
     {
+        var limit = format switch
+        {
+            ImageFormat.Webp => 16383, // the WebP bitstream's limit
+            ImageFormat.Jpeg => 65535, // the JPEG header's 16-bit sizes
+            _ => int.MaxValue,
+        };
+        if (width > limit || height > limit)
+        {
+            throw new NotSupportedException($"A {width}x{height} image cannot be written as {format.DisplayName()}: the format allows at most {limit} pixels a side.");
+        }
+
+        if ((long)width * height * 4 > Array.MaxLength)
+        {
+            throw new NotSupportedException($"A {width}x{height} image is too large to encode: its RGBA pixels do not fit in one buffer.");
+        }
+
         var rgba = RgbToRgba(rgb, width, height);
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         fixed (byte* pixels = rgba)

@@ -217,6 +217,18 @@ public sealed class GeneratedImageTests
     }
 
     [Fact]
+    public void Webp_wider_than_the_format_allows_is_refused_with_the_limit()
+    {
+        var image = new GeneratedImage(16384, 1, new byte[16384 * 3]);
+
+        var e = Assert.Throws<NotSupportedException>(() => image.Encode(ImageFormat.Webp));
+
+        Assert.Contains("16384x1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("at most 16383", e.Message, StringComparison.Ordinal);
+        Assert.True(PngChunks.HasSignature(image.Encode(ImageFormat.Png)));
+    }
+
+    [Fact]
     public void Encoder_options_refuse_values_out_of_range()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new ImageEncoderOptions { Quality = 0 });

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -18,7 +19,7 @@ internal static class Infotext
     /// The keys the web UI writes before the free-form extras, in its order. Known keys of <see cref="GenerationSettings"/>
     /// and extras with these names are written at these places; other extras follow; <c>Version</c> and <c>User</c> end the line.
     /// </summary>
-    public static readonly string[] LeadingKeys =
+    public static readonly ImmutableArray<string> LeadingKeys =
     [
         "Steps", "Sampler", "Schedule type", "CFG scale", "Image CFG scale", "Seed", "Face restoration", "Size",
         "Model hash", "Model", "FP8 weight", "Cache FP16 weight for LoRA", "VAE hash", "VAE", "Variation seed",
@@ -27,7 +28,7 @@ internal static class Infotext
     ];
 
     /// <summary>The keys the web UI writes last, in its order.</summary>
-    public static readonly string[] TrailingKeys = ["Version", "User"];
+    public static readonly ImmutableArray<string> TrailingKeys = ["Version", "User"];
 
     /// <summary>
     /// The value as the web UI writes it: unchanged unless it contains a comma, a colon or a newline, else a JSON string

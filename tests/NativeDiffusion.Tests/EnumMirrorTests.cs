@@ -41,6 +41,22 @@ public sealed class EnumMirrorTests
     }
 
     [Fact]
+    public void Model_enums_mirror_the_native_model_enums()
+    {
+        Assert.Equal(Normalized(Members<NdPredictionType>()), Normalized(Members<PredictionType>()));
+        Assert.Equal(Normalized(Members<NdModelComponentFlags>()), Normalized(Members<ModelComponents>()));
+        Assert.Equal(Normalized(Members<NdStage>()), Normalized(Members<GenerationStage>()));
+        Assert.Equal(Normalized(Members<NdRng>()), Normalized(Members<NoiseSource>()));
+
+        // The family names read as English here (StableDiffusion1 for SD1); the values are the engine's.
+        Assert.Equal(Members<NdModelFamily>().Keys, Members<ModelFamily>().Keys);
+        Assert.Equal((int)NdModelFamily.Sd1, (int)ModelFamily.StableDiffusion1);
+        Assert.Equal((int)NdModelFamily.Sd2, (int)ModelFamily.StableDiffusion2);
+        Assert.Equal((int)NdModelFamily.Sdxl, (int)ModelFamily.StableDiffusionXL);
+        Assert.Equal((int)NdModelFamily.SdxlRefiner, (int)ModelFamily.StableDiffusionXLRefiner);
+    }
+
+    [Fact]
     public void Every_native_log_level_maps_to_the_same_LogLevel_name()
     {
         Assert.Equal(LogLevel.Trace, NativeContext.ToLogLevel(NdLogLevel.Trace));

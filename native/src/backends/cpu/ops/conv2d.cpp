@@ -263,7 +263,8 @@ std::int64_t conv2d_scratch_bytes(const core::TensorView& x, const core::TensorV
 }
 
 void conv2d(const core::TensorView& x, const core::TensorView& weight, const core::TensorView& bias,
-            const Conv2dParams& params, const core::TensorView& out, core::ThreadPool& pool, Isa isa) {
+            const Conv2dParams& params, const core::TensorView& out, core::ThreadPool& pool, Isa isa,
+            const PrepackedWeights* prepacked) {
     const ConvShape s = check(x, weight, bias, params, out);
     std::vector<float> bias_storage;
     const float* bias_f32 = f32_parameter(bias, s.cout, "conv2d", "bias", bias_storage);
@@ -284,7 +285,7 @@ void conv2d(const core::TensorView& x, const core::TensorView& weight, const cor
     const std::int64_t tiles = s.n * ((positions + tile - 1) / tile);
     const bool float_weights = weight.dtype == ND_DTYPE_F32 || weight.dtype == ND_DTYPE_F16 || weight.dtype == ND_DTYPE_BF16;
     gemm::PackedWeights packed;
-    if (float_weights && tiles > 1) {
+    if (prepacked == nullptr && float_weights && tiles > 1) {
         packed = gemm::pack_weights(weight.data, weight.dtype, s.cout, s.k, s.weight_row_stride, pool, isa);
     }
     auto multiply = [&](const MatmulArgs& a) {
@@ -309,6 +310,7 @@ void conv2d(const core::TensorView& x, const core::TensorView& weight, const cor
     args.w_type = weight.dtype;
     args.w_row_stride = s.weight_row_stride;
     args.bias = bias_f32;
+    args.prepacked = prepacked;
     for (std::int64_t n = 0; n < s.n; ++n) {
         for (std::int64_t p0 = 0; p0 < positions; p0 += tile) {
             const std::int64_t rows = std::min(tile, positions - p0);

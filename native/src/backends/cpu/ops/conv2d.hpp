@@ -22,9 +22,8 @@
 // (A is x itself, lda = its position stride); for NCHW x its patches are a blocked transpose of x's
 // [Cin, positions] tile.
 //
-// Known cost, for the GEMM owner: matmul() packs (and for F16/quantized types converts) the whole weight on
-// every call, i.e. once per tile here (12 times for the 64x64x320 3x3 conv). A matmul over pre-packed weights
-// would remove that; the tile budget trades it against the patch buffer's size.
+// Weights: the CPU backend packs them once per model (prepacked_weights.hpp) and passes them in; without that,
+// float weights are packed once per call here and block-quantized ones by matmul() once per tile.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +31,10 @@
 #include "backends/cpu/isa.hpp"
 #include "core/tensor_view.hpp"
 #include "core/thread_pool.hpp"
+
+namespace nd::backends::cpu {
+class PrepackedWeights;
+} // namespace nd::backends::cpu
 
 namespace nd::backends::cpu::ops {
 
@@ -50,8 +53,11 @@ struct Conv2dParams {
 // rows in any type matmul reads (rows `stride(0)` bytes apart); bias [Cout] F32/F16/BF16 or absent
 // (data == nullptr); out [N, Cout, OH, OW] F32, any strides, not overlapping x, with
 // OH = (H + 2·pad_h - dil_h·(kh - 1) - 1) / stride_h + 1 (likewise OW).
+// `prepacked`, when given, is `weight` as rows [Cout, K] packed once for `isa` (prepacked_weights.hpp); the
+// result is the same bit for bit.
 void conv2d(const core::TensorView& x, const core::TensorView& weight, const core::TensorView& bias,
-            const Conv2dParams& params, const core::TensorView& out, core::ThreadPool& pool, Isa isa = best_isa());
+            const Conv2dParams& params, const core::TensorView& out, core::ThreadPool& pool, Isa isa = best_isa(),
+            const PrepackedWeights* prepacked = nullptr);
 
 // Direct convolution (the seven loops) in double over the dequantized weights.
 void conv2d_reference(const core::TensorView& x, const core::TensorView& weight, const core::TensorView& bias,

@@ -6,11 +6,12 @@
 //                                             (wall and CPU of both threads) and GFLOP per op kind; packed 1:
 //                                             weights packed once (upload_weights), 0: packed by every call
 //
-// <weights> is 0 = F16, 1 = Q8_0, 2 = Q4_0: every linear and convolution weight whose rows are whole blocks is
-// quantized as a GGUF file stores it (convolutions as rows [O, C*kh*kw]); the stem (rows of 36) and vectors
-// stay F16. The weights are written to a temporary file and mapped, as a model file is, so the peak resident
-// memory (counter peak_rss_MiB, the process's high-water mark from the start of the benchmark) counts what a
-// real run holds: the packed weights (CpuBackend::upload_weights), the arena, the file pages in use.
+// <weights> is 0 = F16, 1 = Q8_0, 2 = Q4_0: every linear and convolution weight whose rows are whole blocks
+// is quantized as a GGUF file stores it (convolutions as rows [O, C*kh*kw]); the stem (rows of 36) and
+// vectors stay F16. The weights are written to a temporary file and mapped, as a model file is, so the peak
+// resident memory (counter peak_rss_MiB, the process's high-water mark from the start of the benchmark)
+// counts what a real run holds: the packed weights (CpuBackend::upload_weights), the arena, the file pages in
+// use.
 //
 //   artifacts/cmake/dev/native/bench/nd_bench --benchmark_filter='BM_unet'
 //
@@ -85,7 +86,8 @@ std::vector<std::byte> encode(const core::Shape& shape, const std::vector<float>
     const std::int64_t k = shape.elements() / rows;
     stored_shape = shape;
     stored_type = ND_DTYPE_F16;
-    if (type != ND_DTYPE_F16 && shape.rank >= 2 && k % static_cast<std::int64_t>(core::dtype_block_elements(type)) == 0) {
+    if (type != ND_DTYPE_F16 && shape.rank >= 2 &&
+        k % static_cast<std::int64_t>(core::dtype_block_elements(type)) == 0) {
         stored_shape = core::Shape{rows, k};
         stored_type = type;
     }
@@ -144,11 +146,13 @@ const model_files::WeightSet& sd15_unet_weights(nd_dtype type) {
             }
             const core::Shape shape = core::Shape::of(dims);
             Placed p{member.key, 0, ND_DTYPE_F16, shape};
-            const std::vector<std::byte> bytes = encode(shape, random_values(shape, seed++), type, p.shape, p.type);
+            const std::vector<std::byte> bytes =
+                encode(shape, random_values(shape, seed++), type, p.shape, p.type);
             const std::uint64_t aligned = (offset + 63) / 64 * 64;
             const std::vector<char> padding(aligned - offset, 0);
             file.write(padding.data(), static_cast<std::streamsize>(padding.size()));
-            file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+            file.write(reinterpret_cast<const char*>(bytes.data()),
+                       static_cast<std::streamsize>(bytes.size()));
             p.offset = aligned;
             offset = aligned + bytes.size();
             placed.push_back(std::move(p));
@@ -279,15 +283,17 @@ void BM_unet_sd15_ops(benchmark::State& state) {
     for (auto _ : state) {
         for (std::size_t i = 0; i < inputs.size(); ++i) {
             const core::Tensor& input = inputs[i];
-            arena->upload(plan.offset(plan.graph().inputs()[i]),
-                          std::span(input.data(), static_cast<std::size_t>(input.packed_bytes())))
+            arena
+                ->upload(plan.offset(plan.graph().inputs()[i]),
+                         std::span(input.data(), static_cast<std::size_t>(input.packed_bytes())))
                 .wait();
         }
         totals.clear();
         for (std::size_t s = 0; s < plan.steps().size(); ++s) {
             const core::ValueId id = plan.steps()[s].value;
             const core::OpKind op = plan.graph().node(id).op;
-            const bool kept = op == core::OpKind::Conv2d || op == core::OpKind::Linear || op == core::OpKind::Attention;
+            const bool kept =
+                op == core::OpKind::Conv2d || op == core::OpKind::Linear || op == core::OpKind::Attention;
             Totals& sum = totals[kept ? std::string(core::op_name(op)) : std::string("other")];
             const auto start = std::chrono::steady_clock::now();
             const double cpu_start = process_cpu_seconds();

@@ -24,8 +24,8 @@ void release_pages(const core::Storage& storage, const std::byte* data, std::uin
     const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
     const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) / page * page;
     const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) / page * page;
-    if (end > begin) {
-        (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT); // advice: failure is harmless
+    if (end > begin) { // advice: a failure (an old kernel) only leaves the pages resident
+        (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
     }
 #else
     (void)storage;
@@ -50,7 +50,8 @@ PackedWeightCache::Key PackedWeightCache::key_of(const core::TensorView& weight)
     key.type = weight.dtype;
     key.n = weight.dim(0);
     key.k = weight.elements() / key.n;
-    const auto row_bytes = static_cast<std::int64_t>(core::dtype_row_bytes(weight.dtype, static_cast<std::uint64_t>(key.k)));
+    const auto row_bytes =
+        static_cast<std::int64_t>(core::dtype_row_bytes(weight.dtype, static_cast<std::uint64_t>(key.k)));
     if (weight.rank == 4) { // convolutions read 4-D weights only packed (cpu_backend.cpp copies others)
         const auto element = static_cast<std::int64_t>(core::dtype_size(weight.dtype));
         const bool packed = weight.stride(3) == element && weight.stride(2) == element * weight.dim(3) &&

@@ -1,5 +1,5 @@
-// The CPU backend's weights packed once (upload_weights), keyed by where they lie and how a kernel reads them,
-// so that a linear layer or convolution finds its packed copy from the TensorView it is given.
+// The CPU backend's weights packed once (upload_weights), keyed by where they lie and how a kernel reads
+// them, so that a linear layer or convolution finds its packed copy from the TensorView it is given.
 //
 // Memory: the packed copy replaces the weights in the working set, so after packing a weight that lies in
 // borrowed memory (a mapped model file) the cache asks the kernel to reclaim those pages (MADV_PAGEOUT, which

@@ -35,7 +35,9 @@ public:
     [[nodiscard]] std::int64_t n() const noexcept { return n_; }
     [[nodiscard]] std::int64_t k() const noexcept { return k_; }
     [[nodiscard]] Isa isa() const noexcept { return isa_; }
-    [[nodiscard]] std::size_t bytes() const noexcept { return floats_.empty() ? quantized_.bytes() : floats_.bytes(); }
+    [[nodiscard]] std::size_t bytes() const noexcept {
+        return floats_.empty() ? quantized_.bytes() : floats_.bytes();
+    }
 
     // One of the two is set (the one of the weights' kind).
     [[nodiscard]] const gemm::PackedWeights& floats() const noexcept { return floats_; }

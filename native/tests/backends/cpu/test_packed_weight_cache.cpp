@@ -68,7 +68,8 @@ Model small_model(Make&& make) {
     const ValueId c1 = g.conv2d(x, g.weight("conv1", m.weights.back()), {}, conv, "conv1");
     m.weights.push_back(make("conv2", ND_DTYPE_Q4_0, Shape{32, 64 * 9}));
     const ValueId c2 = g.conv2d(c1, g.weight("conv2", m.weights.back()), {}, conv, "conv2");
-    const ValueId tokens = g.reshape(g.contiguous(g.permute(g.reshape(c2, {2, 32, 30}), {0, 2, 1})), {60, 32});
+    const ValueId tokens =
+        g.reshape(g.contiguous(g.permute(g.reshape(c2, {2, 32, 30}), {0, 2, 1})), {60, 32});
     m.weights.push_back(make("fc1", ND_DTYPE_F16, Shape{96, 32}));
     const ValueId h = g.linear(tokens, g.weight("fc1", m.weights.back()), {}, "fc1");
     m.weights.push_back(make("fc2", ND_DTYPE_Q8_0, Shape{40, 96}));
@@ -78,8 +79,9 @@ Model small_model(Make&& make) {
 
 Tensor owned_weight(std::string_view name, nd_dtype type, const Shape& shape) {
     const std::int64_t rows = shape[0];
-    return Tensor::copy_of(type, shape,
-                           encoded_rows(type, rows, shape.elements() / rows, static_cast<unsigned>(name.size() * 7 + rows)));
+    return Tensor::copy_of(
+        type, shape,
+        encoded_rows(type, rows, shape.elements() / rows, static_cast<unsigned>(name.size() * 7 + rows)));
 }
 
 // The output of the model's plan run by submit() alone (every call packs its weights) and by an executor
@@ -93,7 +95,9 @@ Runs run_both(Graph graph, CpuBackend& backend, int executor_runs = 1) {
     const core::Plan plan = plan_for(std::move(graph), backend);
     const Tensor x = Tensor::from_f32(Shape{2, 32, 6, 5}, random_values(2 * 32 * 30, 3));
     HostBuffer arena(plan.peak_bytes());
-    arena.upload(plan.offset(plan.graph().inputs()[0]), std::span(x.data(), static_cast<std::size_t>(x.packed_bytes())))
+    arena
+        .upload(plan.offset(plan.graph().inputs()[0]),
+                std::span(x.data(), static_cast<std::size_t>(x.packed_bytes())))
         .wait();
     backend.submit(plan, 0, plan.steps().size(), arena).wait();
     Runs r;
@@ -164,7 +168,8 @@ TEST(PackedWeightCache, Mapped_weights_read_the_same_after_their_pages_are_relea
         return t;
     };
     Model owned = small_model(layout);
-    const auto file = std::make_shared<const core::MappedFile>(core::MappedFile::open(dir.write("w.bin", contents).string()));
+    const auto file = std::make_shared<const core::MappedFile>(
+        core::MappedFile::open(dir.write("w.bin", contents).string()));
     std::size_t i = 0;
     Model mapped = small_model([&](std::string_view, nd_dtype type, const Shape& shape) {
         return Tensor::borrow(file, placed[i++].first, type, shape);
@@ -174,12 +179,17 @@ TEST(PackedWeightCache, Mapped_weights_read_the_same_after_their_pages_are_relea
     EXPECT_EQ(backend.packed_weights().size(), 4u);
     for (std::size_t w = 0; w < mapped.weights.size(); ++w) {
         const Tensor& t = mapped.weights[w];
-        ASSERT_EQ(std::memcmp(t.data(), placed[w].second.data(), placed[w].second.size()), 0) << "weight " << w;
+        ASSERT_EQ(std::memcmp(t.data(), placed[w].second.data(), placed[w].second.size()), 0)
+            << "weight " << w;
     }
     CpuBackend other(CpuBackendOptions{2, {}});
     const Runs from_memory = run_both(owned.graph, other);
-    EXPECT_EQ(std::memcmp(from_file.executor.data(), from_memory.executor.data(), from_file.executor.size() * sizeof(float)), 0);
-    EXPECT_EQ(std::memcmp(from_file.per_call.data(), from_memory.executor.data(), from_file.per_call.size() * sizeof(float)), 0);
+    EXPECT_EQ(std::memcmp(from_file.executor.data(), from_memory.executor.data(),
+                          from_file.executor.size() * sizeof(float)),
+              0);
+    EXPECT_EQ(std::memcmp(from_file.per_call.data(), from_memory.executor.data(),
+                          from_file.per_call.size() * sizeof(float)),
+              0);
 }
 
 } // namespace

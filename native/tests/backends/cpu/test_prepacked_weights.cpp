@@ -47,7 +47,7 @@ std::vector<std::byte> weight_rows(nd_dtype type, std::int64_t n, std::int64_t k
 TEST(PrepackedWeights, Matmul_by_prepacked_weights_is_bitwise_the_per_call_result_for_every_type_and_isa) {
     std::mt19937 rng(11);
     core::ThreadPool pool(3);
-    const nd_dtype types[] = {ND_DTYPE_F32, ND_DTYPE_F16, ND_DTYPE_BF16, ND_DTYPE_Q8_0,
+    const nd_dtype types[] = {ND_DTYPE_F32,  ND_DTYPE_F16,  ND_DTYPE_BF16, ND_DTYPE_Q8_0,
                               ND_DTYPE_Q4_0, ND_DTYPE_Q5_1, ND_DTYPE_Q4_K, ND_DTYPE_Q6_K};
     struct Shape {
         std::int64_t m, n, k;
@@ -86,7 +86,8 @@ TEST(PrepackedWeights, Matmul_by_prepacked_weights_is_bitwise_the_per_call_resul
                     std::vector<float> per_call = initial;
                     args.c = per_call.data();
                     matmul(args, pool, isa);
-                    const PrepackedWeights packed = PrepackedWeights::pack(w.data(), type, s.n, s.k, stride, pool, isa);
+                    const PrepackedWeights packed =
+                        PrepackedWeights::pack(w.data(), type, s.n, s.k, stride, pool, isa);
                     EXPECT_GT(packed.bytes(), 0u);
                     std::vector<float> once = initial;
                     args.c = once.data();
@@ -116,7 +117,8 @@ TEST(PrepackedWeights, Weights_packed_for_another_product_are_refused_naming_bot
     std::mt19937 rng(13);
     core::ThreadPool pool(1);
     const std::vector<std::byte> w = weight_rows(ND_DTYPE_F16, 32, 64, 128, rng);
-    const PrepackedWeights packed = PrepackedWeights::pack(w.data(), ND_DTYPE_F16, 32, 64, 128, pool, best_isa());
+    const PrepackedWeights packed =
+        PrepackedWeights::pack(w.data(), ND_DTYPE_F16, 32, 64, 128, pool, best_isa());
     std::vector<float> a(2 * 64, 1.0f);
     std::vector<float> c(2 * 32);
     MatmulArgs args;

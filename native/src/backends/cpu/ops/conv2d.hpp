@@ -11,7 +11,8 @@
 // When `out` is itself channels-last in memory (a permuted view [N, C, H, W] over [N, H, W, C] memory, as a
 // transformer's proj_in/proj_out sees it) C is written straight into it and there is no transpose at all.
 //
-// Tiling: the output positions of one image are processed a tile of conv2d_patch_rows(K) rows at a time: the
+// Tiling: the output positions of one image are processed a tile of conv2d_patch_rows(K) rows at a time (images
+// smaller than a tile go several whole images to a tile, so that one product streams the weights for all): the
 // tile's patches (im2col rows, [rows, K] floats, ci-major then ky then kx like the weight rows) are gathered
 // into a buffer of at most max(4 MiB, 32·K·4 bytes) (SD 1.5 at 64x64, K = 2880: 360 rows, 4.0 MiB; never the
 // 4096 x 2880 = 45 MiB full patch matrix), matmul'd, and transposed out; the C tile is at most 1024 x Cout

@@ -182,6 +182,31 @@ TEST(Conv2d, Prepacked_weights_give_bitwise_the_same_result) {
     }
 }
 
+// Small images share a tile (one product over several images' patches); each image's output must be what
+// it is convolved alone, bit for bit.
+TEST(Conv2d, Images_sharing_a_tile_give_what_each_gives_alone) {
+    std::mt19937 rng(7);
+    core::ThreadPool pool(2);
+    for (Isa isa : supported_isas()) {
+        for (nd_dtype type : {ND_DTYPE_F16, ND_DTYPE_Q8_0}) {
+            for (const ConvCase& c : {ConvCase{3, 32, 5, 6, 40, {3, 3, 1, 1}}, ConvCase{5, 64, 4, 3, 32, {1, 1, 1, 0}}}) {
+                SCOPED_TRACE(std::string(core::dtype_name(type)) + " " + isa_label(isa) + " cin=" + std::to_string(c.cin));
+                const std::int64_t k = c.cin * c.p.kernel_h * c.p.kernel_w;
+                auto x = random_buffer({c.n, c.cin, c.h, c.w}, rng);
+                const Weights w = make_weights(type, c.cout, k, rng);
+                auto bias = random_buffer({c.cout}, rng);
+                auto together = zeros({c.n, c.cout, c.h, c.w});
+                auto alone = zeros({c.n, c.cout, c.h, c.w});
+                conv2d(x.view, w.view, bias.view, c.p, together.view, pool, isa);
+                for (std::int64_t n = 0; n < c.n; ++n) {
+                    conv2d(sliced(x.view, 0, n, 1), w.view, bias.view, c.p, sliced(alone.view, 0, n, 1), pool, isa);
+                }
+                ASSERT_EQ(std::memcmp(together.values.data(), alone.values.data(), alone.values.size() * sizeof(float)), 0);
+            }
+        }
+    }
+}
+
 TEST(Conv2d, A_4d_half_weight_and_a_half_bias_are_read_as_stored) {
     std::mt19937 rng(4);
     core::ThreadPool pool(2);

@@ -70,7 +70,7 @@ TEST(CpuBackend, Reports_host_memory_threads_and_the_chosen_isa) {
     const BackendCapabilities caps = backend.capabilities();
     EXPECT_EQ(caps.kind, ND_BACKEND_FLAGS_CPU);
     EXPECT_TRUE(caps.host_memory);
-    EXPECT_TRUE(caps.weights_in_place);
+    EXPECT_FALSE(caps.weights_in_place); // linear and convolution weights are packed by upload_weights
     EXPECT_FALSE(caps.asynchronous);
     EXPECT_EQ(caps.threads, 3);
     EXPECT_NE(caps.device.find("scalar"), std::string::npos);

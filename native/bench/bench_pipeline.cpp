@@ -4,7 +4,7 @@
 //
 //   artifacts/cmake/dev/native/tools/nd_make_random_model
 //       --shapes ../shared/fixtures/sd15_original_tensor_shapes.json --out artifacts/models/sd15-random-f16.safetensors
-//   artifacts/cmake/dev/native/bench/nd_bench --benchmark_filter=BM_pipeline --benchmark_min_time=1x
+//   artifacts/cmake/dev/native/bench/nd_bench --benchmark_filter=BM_pipeline
 //
 // The model path may be given with ND_BENCH_SD15_MODEL; the tokenizer comes from ../shared/fixtures/tokenizer.
 #include <benchmark/benchmark.h>

@@ -2,13 +2,12 @@
 // layouts) as an engine graph: the noise prediction eps(x, t, context).
 //
 // build_unet_graph() describes one evaluation for fixed sizes (batch, latent height and width, context
-// tokens); UNet keeps one plan per size and reruns it through a backends::Executor, so a denoising loop pays
+// tokens); UNet keeps one plan per size in a models::GraphRunner and reruns it, so a denoising loop pays
 // for building and planning once. Weights are used as stored (F32, F16, BF16, block-quantized), never copied,
 // except linear biases stored in half precision, which become F32 (a few kilobytes per layer).
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string_view>
 
 #include "backends/backend.hpp"
@@ -16,6 +15,7 @@
 #include "core/planner.hpp"
 #include "core/tensor.hpp"
 #include "model_files/weight_set.hpp"
+#include "models/graph_runner.hpp"
 #include "models/unet_architecture.hpp"
 
 namespace nd::models {
@@ -66,12 +66,12 @@ public:
     [[nodiscard]] const UNetArchitecture& architecture() const noexcept { return architecture_; }
 
 private:
+    [[nodiscard]] GraphRunner::Builder builder(const UNetShape& shape) const;
+
     model_files::WeightSet weights_;
-    backends::Backend& backend_;
     UNetOptions options_;
     UNetArchitecture architecture_;
-    backends::Executor executor_;
-    std::map<UNetShape, core::Plan> plans_;
+    GraphRunner runner_;
 };
 
 } // namespace nd::models

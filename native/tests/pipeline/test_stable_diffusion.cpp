@@ -277,7 +277,7 @@ TEST_F(StableDiffusionTest, Emphasis_and_long_prompts_change_the_image_and_still
     for (int i = 0; i < 12; ++i) {
         long_prompt += "a very long prompt with many many words, ";
     }
-    request.prompt = long_prompt; // three chunks against a one-chunk negative prompt
+    request.prompt = long_prompt; // 108 tokens: two chunks against a one-chunk negative prompt
     const FloatImage long_image = sd.generate_float(request, {})[0];
     EXPECT_EQ(long_image.rgb.size(), plain.rgb.size());
 }

@@ -109,7 +109,7 @@ ResolvedRequest resolve_request(const GenerationRequest& request, std::size_t fl
             core::throw_error(
                 ND_STATUS_INVALID_ARGUMENT,
                 "strength {} with {} steps leaves no step to run (steps x strength must be at least 1)",
-                request.strength, request.steps);
+                resolved.strength, request.steps);
         }
     }
     return resolved;

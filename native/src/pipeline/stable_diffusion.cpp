@@ -134,7 +134,16 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
                           request.clip_skip);
     }
     const sampling::SamplerInfo& sampler = *resolved.sampler;
-    const sampling::Schedule schedule = sampling::sampler_schedule(sampler, training, resolved.schedule);
+    const sampling::Schedule schedule = [&] {
+        try {
+            return sampling::sampler_schedule(sampler, training, resolved.schedule);
+        } catch (const core::Error& error) {
+            // A combination the sampler does not define (DDIM with Karras sigmas, LCM past 50 steps).
+            throw core::with_context(error, "sampler '" + request.sampler + "' with schedule '" +
+                                                request.schedule + "' and " + std::to_string(request.steps) +
+                                                " steps");
+        }
+    }();
     const int start_step =
         resolved.img2img ? sampling::img2img_start_step(request.steps, resolved.strength) : 0;
     const int steps_to_run = schedule.steps() - start_step;

@@ -18,7 +18,12 @@ std::vector<PromptChunk> chunks_of(const text::ClipTokenizer& tokenizer, std::st
     try {
         return chunk_prompt(tokenizer, prompt, options).chunks;
     } catch (const core::Error& error) {
-        throw core::with_context(error, field);
+        // The parser and tokenizer say "prompt: ..."; name the field the text came from instead.
+        std::string_view message = error.message();
+        if (message.starts_with("prompt: ")) {
+            message.remove_prefix(8);
+        }
+        throw core::Error(error.status(), std::string(field) + ": " + std::string(message));
     }
 }
 

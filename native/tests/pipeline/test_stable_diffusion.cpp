@@ -479,6 +479,18 @@ TEST_F(StableDiffusionTest, Bad_requests_are_refused_naming_the_field) {
          ND_STATUS_INVALID_ARGUMENT, "strength"},
         {"unknown sampler", [](GenerationRequest& r) { r.sampler = "euler_b"; }, ND_STATUS_NOT_FOUND,
          "dpmpp_2m"},
+        {"schedule the sampler does not define",
+         [](GenerationRequest& r) {
+             r.sampler = "ddim";
+             r.schedule = "karras";
+         },
+         ND_STATUS_INVALID_ARGUMENT, "schedule 'karras'"},
+        {"more steps than LCM has",
+         [](GenerationRequest& r) {
+             r.sampler = "lcm";
+             r.steps = 60;
+         },
+         ND_STATUS_INVALID_ARGUMENT, "60 steps"},
         {"unknown schedule", [](GenerationRequest& r) { r.schedule = "karas"; }, ND_STATUS_NOT_FOUND,
          "karras"},
         {"unknown spacing", [](GenerationRequest& r) { r.timestep_spacing = "lead"; }, ND_STATUS_NOT_FOUND,
@@ -496,6 +508,7 @@ TEST_F(StableDiffusionTest, Bad_requests_are_refused_naming_the_field) {
         const Failure f = failure_of([&] { (void)sd.generate(request, {}); });
         EXPECT_EQ(f.status, c.status) << c.name << ": " << f.message;
         EXPECT_NE(f.message.find(c.field), std::string::npos) << c.name << ": " << f.message;
+        std::printf("[          ] %s -> %s\n", c.name, f.message.c_str());
     }
     // Still usable after all of that.
     EXPECT_EQ(sd.generate(small_request(), {}).size(), 1u);

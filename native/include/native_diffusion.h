@@ -344,6 +344,8 @@ typedef struct nd_convert_params {
     nd_convert_progress_callback progress; /* may be NULL */
     void* progress_user_data;
     nd_cancel_token* cancel;    /* may be NULL */
+    int32_t portable;           /* nonzero: convolution kernels stay F16 and 4-D, so that stable-diffusion.cpp
+                                 * also reads the file (it cannot read quantized kernels); default 0 */
 } nd_convert_params;
 
 /* Fills `params` with defaults (set params->struct_size first). Thread-safe. */

@@ -299,8 +299,8 @@ void GgufWriter::write_tensor(std::string_view name, std::span<const std::byte> 
                tensor != nullptr ? tensor->name : std::string("(none: all are written)"));
     }
     if (current_written_ != 0 || bytes.size() != tensor->data_size) {
-        refuse("tensor '{}' ({} {}) needs {} bytes, not {}", name, core::dtype_name(tensor->dtype),
-               tensor->n_elements, tensor->data_size, current_written_ + bytes.size());
+        refuse("tensor '{}' ({} elements of {}) needs {} bytes, not {}", name, tensor->n_elements,
+               core::dtype_name(tensor->dtype), tensor->data_size, current_written_ + bytes.size());
     }
     write_tensor_data(bytes);
 }

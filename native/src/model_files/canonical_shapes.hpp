@@ -3,7 +3,7 @@
 // SD 2.x and SDXL project into and out of their UNet transformers with linear layers ([C, C]); SD 1.x with 1x1
 // convolutions ([C, C, 1, 1]). stable-diffusion.cpp's converter stores every one of them as a 1x1
 // convolution, so its SD 2.x and SDXL GGUF files hold [C, C, 1, 1] where the checkpoints hold [C, C]. The
-// same bytes either way: the fix is a view.
+// same bytes either way: the fix is a view. Block-quantized SD 1.x projections stay matrices (see the .cpp).
 #pragma once
 
 #include <cstddef>

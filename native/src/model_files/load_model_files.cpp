@@ -75,7 +75,8 @@ LoadedModelFiles load_model_files(const LoadOptions& options) {
         choose_prediction(loaded.weights, loaded.metadata, scheduler_prediction, options.prediction_override);
 
     if (options.weight_type) {
-        loaded.conversion = convert_weights(loaded.weights, *options.weight_type);
+        core::ThreadPool pool(options.conversion_threads);
+        loaded.conversion = convert_weights(loaded.weights, *options.weight_type, &pool);
     }
     loaded.dtypes = dtype_usage(loaded.weights);
 

@@ -32,6 +32,7 @@ struct LoadOptions {
     std::filesystem::path tokenizer_directory;         // optional: vocab.json + merges.txt
     std::optional<PredictionType> prediction_override; // wins over anything the files say
     std::optional<nd_dtype> weight_type;               // optional: convert weights on load
+    int conversion_threads = 0;                        // for that conversion; 0 = the physical cores
     DiffusersVariant variant = DiffusersVariant::Auto;
     EnvLookup env = process_env;                       // for the tokenizer cache folder
 };

@@ -56,7 +56,7 @@ void f32_to_row(std::span<const float> src, nd_dtype type, std::byte* dst) {
 
 } // namespace
 
-core::Tensor convert_weight(const core::Tensor& source, nd_dtype type) {
+core::Tensor convert_weight(const core::Tensor& source, nd_dtype type, core::ThreadPool* pool) {
     if (!is_float(source.dtype())) {
         core::throw_error(ND_STATUS_INVALID_ARGUMENT, "cannot convert a {} tensor {}: only F32, F16 and BF16 convert",
                           core::dtype_name(source.dtype()), source.shape().to_string());
@@ -78,15 +78,22 @@ core::Tensor convert_weight(const core::Tensor& source, nd_dtype type) {
     core::Tensor out = core::Tensor::empty(type, shape); // throws on rows that are not whole blocks
     const std::size_t in_row_bytes = static_cast<std::size_t>(row) * core::dtype_size(packed.dtype());
     const auto out_row_bytes = static_cast<std::size_t>(core::dtype_row_bytes(type, static_cast<std::uint64_t>(row)));
-    std::vector<float> values(static_cast<std::size_t>(row));
-    for (std::int64_t r = 0; r < rows; ++r) {
-        row_to_f32(packed.dtype(), packed.data() + static_cast<std::size_t>(r) * in_row_bytes, values);
-        f32_to_row(values, type, out.data() + static_cast<std::size_t>(r) * out_row_bytes);
+    const auto convert_rows = [&](std::int64_t begin, std::int64_t end, int /*thread*/) {
+        std::vector<float> values(static_cast<std::size_t>(row));
+        for (std::int64_t r = begin; r < end; ++r) {
+            row_to_f32(packed.dtype(), packed.data() + static_cast<std::size_t>(r) * in_row_bytes, values);
+            f32_to_row(values, type, out.data() + static_cast<std::size_t>(r) * out_row_bytes);
+        }
+    };
+    if (pool != nullptr && pool->size() > 1 && rows > 1) {
+        pool->parallel_for(rows, std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(row, 1)), convert_rows);
+    } else {
+        convert_rows(0, rows, 0);
     }
     return out;
 }
 
-ConversionSummary convert_weights(WeightSet& weights, nd_dtype requested) {
+ConversionSummary convert_weights(WeightSet& weights, nd_dtype requested, core::ThreadPool* pool) {
     if (!is_weight_type(requested)) {
         core::throw_error(ND_STATUS_INVALID_ARGUMENT, "{} is not a weight type (F32, F16, BF16, Q8_0, Q4_0, ...)",
                           core::dtype_name(requested));
@@ -101,7 +108,7 @@ ConversionSummary convert_weights(WeightSet& weights, nd_dtype requested) {
     }
     for (const std::string& name : names) {
         const core::Tensor& source = weights.require(name);
-        core::Tensor converted = convert_weight(source, requested);
+        core::Tensor converted = convert_weight(source, requested, pool);
         summary.bytes_before += source.packed_bytes();
         summary.bytes_after += converted.packed_bytes();
         ++summary.converted;

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/tensor.hpp"
+#include "core/thread_pool.hpp"
 #include "model_files/weight_set.hpp"
 
 namespace nd::model_files {
@@ -14,8 +15,9 @@ namespace nd::model_files {
 // An owned packed copy of `source` (F32, F16 or BF16) in `type`. A block-quantized target stores a
 // convolution weight [O, C, kh, kw] as its matrix [O, C*kh*kw] (a block type's rows must be runs of whole
 // blocks; graph conv2d takes such 2-D weights with the kernel size given). Throws
-// Error(ND_STATUS_INVALID_ARGUMENT) for another source type or rows that are not whole blocks.
-core::Tensor convert_weight(const core::Tensor& source, nd_dtype type);
+// Error(ND_STATUS_INVALID_ARGUMENT) for another source type or rows that are not whole blocks. Rows are
+// spread over `pool` when given (the bytes are the same either way).
+core::Tensor convert_weight(const core::Tensor& source, nd_dtype type, core::ThreadPool* pool = nullptr);
 
 struct ConversionSummary {
     std::size_t converted = 0;
@@ -25,6 +27,6 @@ struct ConversionSummary {
 
 // Converts, in place, every floating-point weight that choose_weight_type selects for `requested`.
 // Throws Error(ND_STATUS_INVALID_ARGUMENT) when `requested` is not a weight type.
-ConversionSummary convert_weights(WeightSet& weights, nd_dtype requested);
+ConversionSummary convert_weights(WeightSet& weights, nd_dtype requested, core::ThreadPool* pool = nullptr);
 
 } // namespace nd::model_files

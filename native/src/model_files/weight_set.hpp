@@ -2,9 +2,10 @@
 //
 // Names are canonical: the original (LDM) single-file layout that real checkpoints and stable-diffusion.cpp's
 // GGUF files use (`model.diffusion_model.*` for the UNet, `first_stage_model.*` for the VAE,
-// `cond_stage_model.transformer.text_model.*` for SD 1.x's CLIP, `conditioner.embedders.N.*` for SDXL).
-// Loaders of other layouts (diffusers folders) translate their names into these, so the model builders
-// (native/src/models) know one naming only.
+// `cond_stage_model.transformer.text_model.*` for SD 1.x's CLIP, `cond_stage_model.model.*` for SD 2.x's
+// OpenCLIP, `conditioner.embedders.N.*` for SDXL). Loaders of other layouts (diffusers folders,
+// stable-diffusion.cpp's renamed text encoders) translate their names into these, so the model builders
+// (native/src/models) know one naming only; docs/formats.md ("What loads") lists the rules.
 //
 // Tensors are usually borrowed from a memory-mapped file (core::Tensor::borrow), so holding a WeightSet keeps
 // the mappings alive and costs no copy; a weight converted on load owns its storage instead.

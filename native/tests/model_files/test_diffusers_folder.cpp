@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <string>
+#include <vector>
+
+#include "core/dtype.hpp"
 
 #include "core/error.hpp"
 #include "model_files/single_file.hpp"
@@ -46,6 +50,85 @@ TEST(DiffusersFolder, Fixture_folder_yields_the_single_file_names_shapes_and_byt
     }
     for (const auto& [name, tensor] : folder.weights.all()) {
         EXPECT_TRUE(single.weights.contains(name)) << "the diffusers folder gives an extra '" << name << "'";
+    }
+}
+
+// Writes `names` of `weights` (real bytes) as a safetensors file.
+void write_safetensors(const fs::path& path, const WeightSet& weights, const std::vector<std::string>& names) {
+    std::string header = "{";
+    std::string data;
+    for (const std::string& name : names) {
+        const core::Tensor tensor = weights.require(name).contiguous();
+        header += header.size() > 1 ? "," : "";
+        // Appends only: g++ 12 at -O3 reports a false -Wrestrict on `"literal" + std::string`.
+        header += '"';
+        header += name;
+        header += "\":{\"dtype\":\"";
+        header += core::dtype_name(tensor.dtype());
+        header += "\",\"shape\":[";
+        for (int d = 0; d < tensor.rank(); ++d) {
+            header += d > 0 ? "," : "";
+            header += std::to_string(tensor.dim(d));
+        }
+        const std::size_t begin = data.size();
+        data.append(reinterpret_cast<const char*>(tensor.data()), tensor.packed_bytes());
+        header += "],\"data_offsets\":[";
+        header += std::to_string(begin);
+        header += ',';
+        header += std::to_string(data.size());
+        header += "]}";
+    }
+    header += "}";
+    std::ofstream stream(path, std::ios::binary);
+    stream << testing::safetensors_bytes(header, data);
+}
+
+// The fixture folder rebuilt in `dir` with the UNet in two shards and the VAE as an fp16 variant file.
+void write_sharded_copy(const fs::path& dir) {
+    const fs::path source = tiny() / "diffusers";
+    for (const char* file : {"model_index.json", "text_encoder/config.json", "text_encoder/model.safetensors",
+                             "unet/config.json", "vae/config.json"}) {
+        fs::create_directories((dir / file).parent_path());
+        fs::create_symlink(source / file, dir / file);
+    }
+    const WeightSet unet = load_diffusers_component(source / "unet", DiffusersVariant::Auto);
+    std::vector<std::string> first;
+    std::vector<std::string> second;
+    std::string weight_map;
+    for (const auto& [name, tensor] : unet.all()) {
+        const bool in_first = name.starts_with("down_blocks") || name.starts_with("conv");
+        (in_first ? first : second).push_back(name);
+        weight_map += weight_map.empty() ? "\"" : ",\"";
+        weight_map += name;
+        weight_map += "\":\"diffusion_pytorch_model-0000";
+        weight_map += in_first ? "1" : "2";
+        weight_map += "-of-00002.safetensors\"";
+    }
+    write_safetensors(dir / "unet" / "diffusion_pytorch_model-00001-of-00002.safetensors", unet, first);
+    write_safetensors(dir / "unet" / "diffusion_pytorch_model-00002-of-00002.safetensors", unet, second);
+    std::ofstream(dir / "unet" / "diffusion_pytorch_model.safetensors.index.json")
+        << "{\"metadata\":{},\"weight_map\":{" << weight_map << "}}";
+    const WeightSet vae = load_diffusers_component(source / "vae", DiffusersVariant::Auto);
+    std::vector<std::string> vae_names;
+    for (const auto& [name, tensor] : vae.all()) {
+        vae_names.push_back(name);
+    }
+    write_safetensors(dir / "vae" / "diffusion_pytorch_model.fp16.safetensors", vae, vae_names);
+}
+
+TEST(DiffusersFolder, Sharded_unet_and_fp16_variant_vae_yield_the_single_file_weights) {
+    ND_SKIP_IF_FIXTURE_MISSING(tiny() / "model.safetensors");
+    testing::TempDir dir;
+    write_sharded_copy(dir.path());
+    ASSERT_EQ(diffusers_component_files(dir.path() / "unet", DiffusersVariant::Auto).files.size(), 2u);
+    const SingleFileCheckpoint single = load_single_file((tiny() / "model.safetensors").string());
+    const DiffusersModel folder = load_diffusers_folder(dir.path());
+    ASSERT_EQ(folder.weights.size(), single.weights.size());
+    for (const auto& [name, tensor] : single.weights.all()) {
+        const core::Tensor* other = folder.weights.find(name);
+        ASSERT_NE(other, nullptr) << name;
+        EXPECT_EQ(other->shape(), tensor.shape()) << name;
+        EXPECT_TRUE(same_bytes(*other, tensor)) << name;
     }
 }
 

@@ -117,6 +117,17 @@ TEST(LoadModelFiles, Separate_vae_is_applied) {
     EXPECT_EQ(loaded.weights.size(), 980u);
 }
 
+TEST(LoadModelFiles, Path_with_non_ascii_characters_loads) {
+    ND_SKIP_IF_FIXTURE_MISSING(tiny() / "model.safetensors");
+    TempDir dir;
+    const fs::path folder = dir.path() / "Modèles ünd 模型";
+    fs::create_directories(folder);
+    fs::create_symlink(tiny() / "model.safetensors", folder / "тест.safetensors");
+    const LoadedModelFiles loaded = load_model_files(options_for(folder / "тест.safetensors"));
+    EXPECT_EQ(loaded.family, ModelFamily::Sd1);
+    EXPECT_EQ(loaded.weights.size(), 980u);
+}
+
 TEST(LoadModelFiles, Pickles_are_refused) {
     TempDir dir;
     EXPECT_EQ(load_status(options_for(dir.write("model.ckpt", std::string("\x80\x02}q\x00.", 6)))),

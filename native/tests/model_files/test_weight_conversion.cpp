@@ -47,6 +47,17 @@ TEST(WeightConversion, Q8_0_rows_match_the_quantizer_on_the_widened_values) {
     }
 }
 
+TEST(WeightConversion, Threads_produce_the_same_bytes_as_one) {
+    const core::Tensor source = f16_tensor({96, 256}, ramp(96 * 256));
+    core::ThreadPool pool(4);
+    for (nd_dtype type : {ND_DTYPE_Q8_0, ND_DTYPE_Q4_K, ND_DTYPE_F32}) {
+        const core::Tensor alone = convert_weight(source, type);
+        const core::Tensor spread = convert_weight(source, type, &pool);
+        ASSERT_EQ(alone.packed_bytes(), spread.packed_bytes());
+        EXPECT_EQ(std::memcmp(alone.data(), spread.data(), alone.packed_bytes()), 0) << core::dtype_name(type);
+    }
+}
+
 TEST(WeightConversion, Quantized_conv_weight_becomes_its_matrix) {
     const std::vector<float> values = ramp(8 * 32 * 3 * 3);
     const core::Tensor converted = convert_weight(f16_tensor({8, 32, 3, 3}, values), ND_DTYPE_Q4_0);

@@ -197,12 +197,206 @@ internal unsafe struct NdTensorInfo
     public ulong DataSize;
 }
 
+/// <summary>The model families the engine recognises from tensor names and shapes.</summary>
+internal enum NdModelFamily : int
+{
+    Sd1 = 1,
+    Sd2 = 2,
+    Sdxl = 3,
+    SdxlRefiner = 4,
+}
+
+internal enum NdPredictionType : int
+{
+    /// <summary>as a parameter: what the files say, epsilon when they say nothing</summary>
+    Auto = 0,
+    Epsilon = 1,
+    V = 2,
+}
+
+[Flags]
+internal enum NdModelComponentFlags : uint
+{
+    Unet = 1,
+    Vae = 2,
+    TextEncoder = 4,
+    TextEncoder_2 = 8,
+    Tokenizer = 16,
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NdModelParams
+{
+    public uint StructSize;
+    /// <summary>a .safetensors or .gguf file, or a diffusers folder (UTF-8)</summary>
+    public byte* Path;
+    /// <summary>a separate VAE replacing the model's; NULL: the model's own</summary>
+    public byte* VaePath;
+    /// <summary>a folder with vocab.json and merges.txt; NULL: search (docs/formats.md)</summary>
+    public byte* TokenizerPath;
+    /// <summary>an nd_dtype to convert weights to while loading, or ND_WEIGHT_TYPE_AS_STORED</summary>
+    public int WeightType;
+    /// <summary>default ND_PREDICTION_TYPE_AUTO</summary>
+    public NdPredictionType Prediction;
+    /// <summary>worker threads for generation; 0 (default): the physical cores</summary>
+    public uint Threads;
+    /// <summary>nd_backend_flags to use; 0 (default): the CPU</summary>
+    public uint Backends;
+    /// <summary>
+    /// nonzero (default): fail now when the model cannot generate (no tokenizer
+    /// vocabulary, a family not implemented yet); 0: open for inspection or
+    /// conversion only
+    /// </summary>
+    public int ForGeneration;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NdModelInfo
+{
+    public uint StructSize;
+    public NdModelFamily Family;
+    /// <summary>"SD 1.x", "SD 2.x", "SDXL base", "SDXL refiner"</summary>
+    public byte* FamilyName;
+    /// <summary>"single-file checkpoint", "diffusers folder", "GGUF"</summary>
+    public byte* Layout;
+    /// <summary>as resolved: epsilon or v</summary>
+    public NdPredictionType Prediction;
+    /// <summary>"override", "metadata", "marker key", "scheduler config", "default"</summary>
+    public byte* PredictionSource;
+    /// <summary>nd_model_component_flags present</summary>
+    public uint Components;
+    /// <summary>where the vocabulary came from; "" when none was found</summary>
+    public byte* TokenizerSource;
+    public ulong TensorCount;
+    /// <summary>of all weights, as held (after any conversion)</summary>
+    public ulong WeightBytes;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NdConvertParams
+{
+    public uint StructSize;
+    /// <summary>the .gguf file to write; replaced only when the conversion succeeds</summary>
+    public byte* OutputPath;
+    /// <summary>
+    /// an nd_dtype (F16, Q8_0, Q4_0, Q4_K, ...) for the weights the per-tensor rules
+    /// convert (docs/formats.md), or ND_WEIGHT_TYPE_AS_STORED; default F16
+    /// </summary>
+    public int WeightType;
+    /// <summary>may be NULL</summary>
+    public delegate* unmanaged[Cdecl]<ulong, ulong, byte*, void*, void> Progress;
+    public void* ProgressUserData;
+    /// <summary>may be NULL</summary>
+    public nint Cancel;
+    /// <summary>
+    /// nonzero: convolution kernels stay F16 and 4-D, so that stable-diffusion.cpp
+    /// also reads the file (it cannot read quantized kernels); default 0
+    /// </summary>
+    public int Portable;
+}
+
+internal enum NdRng : int
+{
+    /// <summary>PyTorch's CPU generator (mt19937): what diffusers gives on a CPU</summary>
+    Cpu = 0,
+    /// <summary>PyTorch's CUDA generator (Philox): what most web UIs give for a seed</summary>
+    Cuda = 1,
+}
+
+internal enum NdStage : int
+{
+    TextEncoding = 0,
+    Sampling = 1,
+    Decoding = 2,
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NdProgress
+{
+    public uint StructSize;
+    public NdStage Stage;
+    /// <summary>sampling steps done for this image</summary>
+    public uint Step;
+    public uint Steps;
+    /// <summary>0-based index in the batch</summary>
+    public uint Image;
+    public uint Images;
+    public double SecondsLastStep;
+    /// <summary>since the request started</summary>
+    public double SecondsElapsed;
+}
+
+/// <summary>An RGB image: width * height pixels of 3 bytes, rows of `stride` bytes, top row first.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NdImage
+{
+    public uint StructSize;
+    public uint Width;
+    public uint Height;
+    /// <summary>3</summary>
+    public uint Channels;
+    public nuint Stride;
+    public byte* Pixels;
+    /// <summary>the seed that made it</summary>
+    public ulong Seed;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NdGenerateParams
+{
+    public uint StructSize;
+    /// <summary>UTF-8, with the web UI's weighting syntax: (word:1.2), [word], BREAK</summary>
+    public byte* Prompt;
+    /// <summary>NULL or "": none</summary>
+    public byte* NegativePrompt;
+    /// <summary>multiples of 8; default 512</summary>
+    public uint Width;
+    public uint Height;
+    /// <summary>default 20</summary>
+    public uint Steps;
+    /// <summary>default 7; 1 skips the unconditional pass</summary>
+    public float CfgScale;
+    /// <summary>
+    /// "euler", "euler_a" (default), "heun", "dpm2", "dpmpp_2m", "dpmpp_2s_a",
+    /// "dpmpp_sde", "ddim", "lcm"
+    /// </summary>
+    public byte* Sampler;
+    /// <summary>"default" (the sampler's own), "karras", "exponential", "sgm_uniform"</summary>
+    public byte* Schedule;
+    /// <summary>"leading", "linspace", "trailing"; NULL: the sampler's default</summary>
+    public byte* TimestepSpacing;
+    public ulong Seed;
+    /// <summary>default ND_RNG_CPU</summary>
+    public NdRng Rng;
+    /// <summary>images made with seeds seed, seed + 1, ...; default 1</summary>
+    public uint BatchCount;
+    /// <summary>0 (default): the family's; 2: the penultimate text-encoder layer</summary>
+    public uint ClipSkip;
+    /// <summary>img2img: width * height RGB pixels (stride width * 3); NULL: txt2img</summary>
+    public byte* InitImage;
+    /// <summary>img2img: how much of the init image is re-noised, (0, 1]; default 0.75</summary>
+    public float Strength;
+    /// <summary>may be NULL</summary>
+    public delegate* unmanaged[Cdecl]<NdProgress*, void*, void> Progress;
+    public void* ProgressUserData;
+    /// <summary>may be NULL</summary>
+    public delegate* unmanaged[Cdecl]<NdImage*, uint, void*, void> Preview;
+    public void* PreviewUserData;
+    /// <summary>steps between previews; 0 (default): none</summary>
+    public uint PreviewInterval;
+    /// <summary>may be NULL</summary>
+    public nint Cancel;
+}
+
 internal static unsafe partial class NativeMethods
 {
     internal const string LibraryName = "nativediffusion";
 
     /// <summary>Bumped on every incompatible change of this header; bindings refuse a library with another value.</summary>
     internal const uint AbiVersion = 1;
+
+    /// <summary>As nd_model_params.weight_type: keep every weight in the type its file stores.</summary>
+    internal const int WeightTypeAsStored = -1;
 
     /// <summary>The ABI version the library was built with (compare with ND_ABI_VERSION). Thread-safe.</summary>
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
@@ -313,6 +507,109 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     internal static partial NdStatus nd_safetensors_metadata(NdSafetensorsHandle file, nuint index, byte** out_key, byte** out_value);
+
+    /// <summary>Fills `params` with defaults (set params-&gt;struct_size first, as for nd_context_params_init). Thread-safe.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_model_params_init(NdModelParams* @params);
+
+    /// <summary>
+    /// Loads a model. `context` may be NULL (no logging). Malformed files give ND_STATUS_INVALID_FORMAT, models of
+    /// an unknown kind ND_STATUS_UNSUPPORTED ("unsupported model: ..."), a missing tokenizer vocabulary (with
+    /// for_generation set) ND_STATUS_NOT_FOUND saying where it looked and how to provide one. On failure
+    /// *out_model is NULL. Free the model with nd_model_free.
+    /// </summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_model_load(NdContextHandle context, NdModelParams* @params, out NdModelHandle out_model);
+
+    /// <summary>Frees a model once no call on it is running; NULL is ignored.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial void nd_model_free(nint model);
+
+    /// <summary>Describes the model (set out-&gt;struct_size first). Strings live as long as the model. Thread-safe.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_model_get_info(NdModelHandle model, NdModelInfo* @out);
+
+    /// <summary>Number of weights, sorted by canonical (original-layout) name. Thread-safe.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial nuint nd_model_tensor_count(NdModelHandle model);
+
+    /// <summary>
+    /// Describes weight `index` under its canonical name (data_offset is 0: weights may come from several files);
+    /// ND_STATUS_NOT_FOUND past the end. Pointers live as long as the model. Thread-safe.
+    /// </summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_model_tensor(NdModelHandle model, nuint index, NdTensorInfo* @out);
+
+    /// <summary>Creates a token (not cancelled); free it with nd_cancel_token_free once no operation uses it.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_cancel_token_create(out NdCancelTokenHandle out_token);
+
+    /// <summary>Asks operations that use `token` to stop. Thread-safe, callable from any thread; NULL is ignored.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial void nd_cancel_token_cancel(NdCancelTokenHandle token);
+
+    /// <summary>Whether nd_cancel_token_cancel was called (0 or 1). Thread-safe; NULL gives 0.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial int nd_cancel_token_is_cancelled(NdCancelTokenHandle token);
+
+    /// <summary>Frees a token; NULL is ignored.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial void nd_cancel_token_free(nint token);
+
+    /// <summary>Fills `params` with defaults (set params-&gt;struct_size first). Thread-safe.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_convert_params_init(NdConvertParams* @params);
+
+    /// <summary>
+    /// Writes `model` as a self-contained GGUF file (weights, model family, tokenizer vocabulary when the model
+    /// has one), tensor by tensor: memory holds at most one converted tensor beyond the model.
+    /// </summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_model_convert(NdModelHandle model, NdConvertParams* @params);
+
+    /// <summary>Fills `params` with defaults (set params-&gt;struct_size first). Thread-safe.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_generate_params_init(NdGenerateParams* @params);
+
+    /// <summary>
+    /// Generates images. Bad requests give ND_STATUS_INVALID_ARGUMENT naming the field, unknown sampler or schedule
+    /// names ND_STATUS_NOT_FOUND listing the valid ones, a cancel ND_STATUS_CANCELLED; the model stays usable
+    /// after any failure. Calls on one model run one at a time (others wait). On failure *out_images is NULL.
+    /// </summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_generate(NdModelHandle model, NdGenerateParams* @params, out NdImagesHandle out_images);
+
+    /// <summary>Number of images. Thread-safe.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial nuint nd_images_count(NdImagesHandle images);
+
+    /// <summary>
+    /// Describes image `index` (set out-&gt;struct_size first); pixels stay valid until nd_images_free.
+    /// ND_STATUS_NOT_FOUND past the end. Thread-safe.
+    /// </summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial NdStatus nd_images_get(NdImagesHandle images, nuint index, NdImage* @out);
+
+    /// <summary>Frees the images; NULL is ignored.</summary>
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    internal static partial void nd_images_free(nint images);
 }
 
 /// <summary>One row per struct (field null) and per field, for comparing layouts with nd_struct_layout.</summary>
@@ -351,5 +648,74 @@ internal static class StructLayouts
         new("nd_tensor_info", "n_elements", typeof(NdTensorInfo), "NElements"),
         new("nd_tensor_info", "data_offset", typeof(NdTensorInfo), "DataOffset"),
         new("nd_tensor_info", "data_size", typeof(NdTensorInfo), "DataSize"),
+        new("nd_model_params", null, typeof(NdModelParams), null),
+        new("nd_model_params", "struct_size", typeof(NdModelParams), "StructSize"),
+        new("nd_model_params", "path", typeof(NdModelParams), "Path"),
+        new("nd_model_params", "vae_path", typeof(NdModelParams), "VaePath"),
+        new("nd_model_params", "tokenizer_path", typeof(NdModelParams), "TokenizerPath"),
+        new("nd_model_params", "weight_type", typeof(NdModelParams), "WeightType"),
+        new("nd_model_params", "prediction", typeof(NdModelParams), "Prediction"),
+        new("nd_model_params", "threads", typeof(NdModelParams), "Threads"),
+        new("nd_model_params", "backends", typeof(NdModelParams), "Backends"),
+        new("nd_model_params", "for_generation", typeof(NdModelParams), "ForGeneration"),
+        new("nd_model_info", null, typeof(NdModelInfo), null),
+        new("nd_model_info", "struct_size", typeof(NdModelInfo), "StructSize"),
+        new("nd_model_info", "family", typeof(NdModelInfo), "Family"),
+        new("nd_model_info", "family_name", typeof(NdModelInfo), "FamilyName"),
+        new("nd_model_info", "layout", typeof(NdModelInfo), "Layout"),
+        new("nd_model_info", "prediction", typeof(NdModelInfo), "Prediction"),
+        new("nd_model_info", "prediction_source", typeof(NdModelInfo), "PredictionSource"),
+        new("nd_model_info", "components", typeof(NdModelInfo), "Components"),
+        new("nd_model_info", "tokenizer_source", typeof(NdModelInfo), "TokenizerSource"),
+        new("nd_model_info", "tensor_count", typeof(NdModelInfo), "TensorCount"),
+        new("nd_model_info", "weight_bytes", typeof(NdModelInfo), "WeightBytes"),
+        new("nd_convert_params", null, typeof(NdConvertParams), null),
+        new("nd_convert_params", "struct_size", typeof(NdConvertParams), "StructSize"),
+        new("nd_convert_params", "output_path", typeof(NdConvertParams), "OutputPath"),
+        new("nd_convert_params", "weight_type", typeof(NdConvertParams), "WeightType"),
+        new("nd_convert_params", "progress", typeof(NdConvertParams), "Progress"),
+        new("nd_convert_params", "progress_user_data", typeof(NdConvertParams), "ProgressUserData"),
+        new("nd_convert_params", "cancel", typeof(NdConvertParams), "Cancel"),
+        new("nd_convert_params", "portable", typeof(NdConvertParams), "Portable"),
+        new("nd_progress", null, typeof(NdProgress), null),
+        new("nd_progress", "struct_size", typeof(NdProgress), "StructSize"),
+        new("nd_progress", "stage", typeof(NdProgress), "Stage"),
+        new("nd_progress", "step", typeof(NdProgress), "Step"),
+        new("nd_progress", "steps", typeof(NdProgress), "Steps"),
+        new("nd_progress", "image", typeof(NdProgress), "Image"),
+        new("nd_progress", "images", typeof(NdProgress), "Images"),
+        new("nd_progress", "seconds_last_step", typeof(NdProgress), "SecondsLastStep"),
+        new("nd_progress", "seconds_elapsed", typeof(NdProgress), "SecondsElapsed"),
+        new("nd_image", null, typeof(NdImage), null),
+        new("nd_image", "struct_size", typeof(NdImage), "StructSize"),
+        new("nd_image", "width", typeof(NdImage), "Width"),
+        new("nd_image", "height", typeof(NdImage), "Height"),
+        new("nd_image", "channels", typeof(NdImage), "Channels"),
+        new("nd_image", "stride", typeof(NdImage), "Stride"),
+        new("nd_image", "pixels", typeof(NdImage), "Pixels"),
+        new("nd_image", "seed", typeof(NdImage), "Seed"),
+        new("nd_generate_params", null, typeof(NdGenerateParams), null),
+        new("nd_generate_params", "struct_size", typeof(NdGenerateParams), "StructSize"),
+        new("nd_generate_params", "prompt", typeof(NdGenerateParams), "Prompt"),
+        new("nd_generate_params", "negative_prompt", typeof(NdGenerateParams), "NegativePrompt"),
+        new("nd_generate_params", "width", typeof(NdGenerateParams), "Width"),
+        new("nd_generate_params", "height", typeof(NdGenerateParams), "Height"),
+        new("nd_generate_params", "steps", typeof(NdGenerateParams), "Steps"),
+        new("nd_generate_params", "cfg_scale", typeof(NdGenerateParams), "CfgScale"),
+        new("nd_generate_params", "sampler", typeof(NdGenerateParams), "Sampler"),
+        new("nd_generate_params", "schedule", typeof(NdGenerateParams), "Schedule"),
+        new("nd_generate_params", "timestep_spacing", typeof(NdGenerateParams), "TimestepSpacing"),
+        new("nd_generate_params", "seed", typeof(NdGenerateParams), "Seed"),
+        new("nd_generate_params", "rng", typeof(NdGenerateParams), "Rng"),
+        new("nd_generate_params", "batch_count", typeof(NdGenerateParams), "BatchCount"),
+        new("nd_generate_params", "clip_skip", typeof(NdGenerateParams), "ClipSkip"),
+        new("nd_generate_params", "init_image", typeof(NdGenerateParams), "InitImage"),
+        new("nd_generate_params", "strength", typeof(NdGenerateParams), "Strength"),
+        new("nd_generate_params", "progress", typeof(NdGenerateParams), "Progress"),
+        new("nd_generate_params", "progress_user_data", typeof(NdGenerateParams), "ProgressUserData"),
+        new("nd_generate_params", "preview", typeof(NdGenerateParams), "Preview"),
+        new("nd_generate_params", "preview_user_data", typeof(NdGenerateParams), "PreviewUserData"),
+        new("nd_generate_params", "preview_interval", typeof(NdGenerateParams), "PreviewInterval"),
+        new("nd_generate_params", "cancel", typeof(NdGenerateParams), "Cancel"),
     ];
 }

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
+#include <utility>
 
 #include "backends/backend.hpp"
 #include "core/graph.hpp"
@@ -64,6 +66,9 @@ public:
     const core::Plan& plan(const UNetShape& shape);
 
     [[nodiscard]] const UNetArchitecture& architecture() const noexcept { return architecture_; }
+
+    // A check run every few ops of an evaluation; it may throw to stop it (a cancel).
+    void set_interrupt(std::function<void()> check) { runner_.set_interrupt(std::move(check)); }
 
 private:
     [[nodiscard]] GraphRunner::Builder builder(const UNetShape& shape) const;

@@ -67,6 +67,29 @@ void check_cancel(const GenerationHooks& hooks) {
     }
 }
 
+// Cancel checks inside the long stages (one UNet evaluation, the VAE), for the duration of one request.
+class InterruptScope {
+public:
+    InterruptScope(models::UNet& unet, models::VaeRunner& vae, const GenerationHooks& hooks)
+        : unet_(unet), vae_(vae) {
+        if (hooks.cancel != nullptr) {
+            const auto check = [&hooks] { check_cancel(hooks); };
+            unet_.set_interrupt(check);
+            vae_.set_interrupt(check);
+        }
+    }
+    ~InterruptScope() {
+        unet_.set_interrupt({});
+        vae_.set_interrupt({});
+    }
+    InterruptScope(const InterruptScope&) = delete;
+    InterruptScope& operator=(const InterruptScope&) = delete;
+
+private:
+    models::UNet& unet_;
+    models::VaeRunner& vae_;
+};
+
 double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
@@ -126,6 +149,7 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
                                                    std::span<const float> init_image_unit) {
     const Clock::time_point started = Clock::now();
     const ResolvedRequest resolved = resolve_request(request, init_image_unit.size());
+    const InterruptScope interrupts(*unet, *vae, hooks);
     const int layers = text->encoder().config().layers;
     const int clip_skip = request.clip_skip == 0 ? traits.default_clip_skip : request.clip_skip;
     if (clip_skip > layers) {

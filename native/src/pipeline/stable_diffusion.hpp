@@ -34,8 +34,8 @@ public:
     // Runs `request`. Throws Error(ND_STATUS_INVALID_ARGUMENT) naming the field for a bad request (size not
     // a multiple of 8, steps out of range, init image of the wrong size), Error(ND_STATUS_NOT_FOUND) for an
     // unknown sampler or schedule (listing the valid names), Error(ND_STATUS_CANCELLED) when hooks.cancel is
-    // set (checked before each UNet evaluation, after each step and between stages: one UNet evaluation or
-    // the VAE decode, seconds at 512x512, is not interrupted).
+    // set (checked between stages, before each UNet evaluation, after each step, and every few ops inside a
+    // UNet evaluation or a VAE pass, so a cancel takes effect within a fraction of a second).
     //
     // Hooks, all on the calling thread: progress once after text encoding (TextEncoding, step 1 of 1), per
     // image Sampling step 0 before the first step and then after every step (`steps` is the number that run:

@@ -11,7 +11,7 @@
 // vectors stay F16. The weights are written to a temporary file and mapped, as a model file is, so the peak
 // resident memory (counter peak_rss_MiB, the process's high-water mark from the start of the benchmark)
 // counts what a real run holds: the packed weights (CpuBackend::upload_weights), the arena, the file pages in
-// use. pack_s is the wall time of packing the weights, once per model.
+// use. pack_s is the wall time of packing the weights, once per model; page_faults those of the timed steps.
 //
 //   artifacts/cmake/dev/native/bench/nd_bench --benchmark_filter='BM_unet'
 //
@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "backends/cpu/cpu_backend.hpp"
@@ -224,9 +225,14 @@ void BM_unet_sd15(benchmark::State& state) {
     state.counters["pack_s"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - pack_start).count();
     (void)unet.eps(x, 500.0f, context); // warm-up: pages of the arena
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
     for (auto _ : state) {
         benchmark::DoNotOptimize(unet.eps(x, 500.0f, context));
     }
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    state.counters["page_faults"] = static_cast<double>(after.ru_minflt - before.ru_minflt);
     state.counters["arena_MiB"] = static_cast<double>(plan.peak_bytes()) / kMiB;
     state.counters["packed_MiB"] = static_cast<double>(backend.packed_weights().bytes()) / kMiB;
     state.counters["peak_rss_MiB"] = peak_rss_mib();

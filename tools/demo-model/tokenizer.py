@@ -28,7 +28,8 @@ _WORDS = re.compile(r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|
 
 
 def bytes_to_unicode() -> Dict[int, str]:
-    """GPT-2's reversible byte -> printable character map."""
+    """GPT-2's reversible byte -> printable character map, in CLIP's vocabulary order: the printable bytes
+    first, then the others (which take code points from U+0100)."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
     mapping = {b: chr(b) for b in printable}
     extra = 0
@@ -36,7 +37,7 @@ def bytes_to_unicode() -> Dict[int, str]:
         if b not in mapping:
             mapping[b] = chr(256 + extra)
             extra += 1
-    return dict(sorted(mapping.items()))
+    return mapping
 
 
 BYTE_CHARS = bytes_to_unicode()

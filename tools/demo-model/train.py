@@ -104,6 +104,8 @@ def train_vae(args, state: Dict, net: demo.DemoModel, device: torch.device, batc
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
     if state.get("vae_opt"):
         opt.load_state_dict(state["vae_opt"])
+    for g in opt.param_groups:
+        g["lr"] = args.vae_lr  # the command line rules, also on resume
     vae.train()
     step = state["vae_step"]
     t0 = time.time()

@@ -283,7 +283,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     save(args.checkpoint, state)
     log(args.run, {"event": "saved", "vae_step": state["vae_step"], "unet_step": state["unet_step"],
                    "minutes": (time.time() - start) / 60.0,
-                   "vae_done": state["vae_step"] >= args.vae_steps, "unet_done": state["unet_step"] >= args.unet_steps})
+                   "vae_done": bool(state.get("latent_scale")), "unet_done": state["unet_step"] >= args.unet_steps})
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ engine loads as it is, or converts into the self-contained GGUF that ships:
 
     python3 export.py --run runs/demo --out demo.safetensors
     nd convert demo.safetensors -o demo.gguf --type q8_0 --tokenizer vocab/
+    python3 export.py --run runs/demo --out demo.safetensors --gguf demo.gguf   # the same through the C ABI
 
 The UNet and text encoder weights are the EMA (when the unet stage has run), the VAE the trained one.
 The safetensors writer is the format itself (an 8-byte little-endian header length, a JSON header, raw
@@ -73,6 +74,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--run", required=True, help="the training folder (its checkpoint.pt)")
     p.add_argument("--out", required=True, help="the .safetensors to write")
     p.add_argument("--no-ema", action="store_true", help="write the raw weights instead of the EMA")
+    p.add_argument("--gguf", help="also convert to this self-contained GGUF through the engine's C ABI "
+                                  "(what `nd convert` does), with the vocabulary embedded")
+    p.add_argument("--type", default="q8_0", choices=["q8_0", "f16"], help="GGUF weight type")
+    p.add_argument("--tokenizer", default=os.path.join(HERE, "vocab"))
+    p.add_argument("--library", help="libnativediffusion.so; default: the newest under artifacts/cmake/*/native")
     args = p.parse_args(argv)
     state = torch.load(os.path.join(args.run, "checkpoint.pt"), map_location="cpu")
     tensors = checkpoint_tensors(state, not args.no_ema)
@@ -87,6 +93,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     size = os.path.getsize(args.out)
     print(f"{len(tensors)} tensors, {sum(t.size for t in tensors.values())} parameters, "
           f"{size / 1e6:.1f} MB -> {args.out}")
+    if args.gguf:
+        import engine
+        lib = engine.Engine(args.library or engine.find_library(os.path.dirname(os.path.dirname(HERE))))
+        with lib.load(args.out, tokenizer=args.tokenizer, for_generation=False) as m:
+            m.convert(args.gguf, args.type)
+        print(f"{args.type} GGUF, {os.path.getsize(args.gguf) / 1e6:.1f} MB -> {args.gguf}")
 
 
 if __name__ == "__main__":

@@ -51,24 +51,59 @@ def _render(args):
 
 
 class Batches:
-    """Batch `step` of the run is samples step*B .. step*B+B-1 of the training split."""
+    """Batch `step` of the run. Drawn on the fly, it is samples step*B .. step*B+B-1 of the training split;
+    from a pool (--pool N: the first N training scenes, rendered once into RUN/ and memory-mapped), it is B
+    indices drawn with a generator seeded by the step. Either way a resumed run sees what an unbroken one
+    would."""
 
-    def __init__(self, batch: int, size: int, workers: int):
+    def __init__(self, batch: int, size: int, workers: int, pool_size: int = 0, run: str = ""):
         self.batch = batch
         self.size = size
-        self.pool = Pool(workers) if workers > 0 else None
+        self.workers = Pool(workers) if workers > 0 else None
+        self.images = None
+        self.captions: List[str] = []
+        if pool_size > 0:
+            self._load_pool(pool_size, run)
+
+    def _load_pool(self, n: int, run: str) -> None:
+        stem = os.path.join(run, f"pool-{self.size}px-{n}")
+        if not os.path.exists(stem + ".json"):
+            t0 = time.time()
+            images = np.lib.format.open_memmap(stem + ".npy.tmp", mode="w+", dtype=np.uint8,
+                                               shape=(n, self.size, self.size, 3))
+            captions = []
+            jobs = (("train", i, self.size) for i in range(n))
+            rendered = self.workers.imap(_render, jobs, chunksize=256) if self.workers else map(_render, jobs)
+            for i, (image, caption) in enumerate(rendered):
+                images[i] = image
+                captions.append(caption)
+            images.flush()
+            del images
+            os.replace(stem + ".npy.tmp", stem + ".npy")
+            with open(stem + ".json", "w", encoding="utf-8") as f:
+                json.dump(captions, f)
+            print(json.dumps({"event": "pool rendered", "scenes": n, "seconds": time.time() - t0}), flush=True)
+        self.images = np.load(stem + ".npy", mmap_mode="r")
+        with open(stem + ".json", encoding="utf-8") as f:
+            self.captions = json.load(f)
 
     def get(self, step: int):
-        jobs = [("train", step * self.batch + i, self.size) for i in range(self.batch)]
-        rendered = self.pool.map(_render, jobs, chunksize=max(1, len(jobs) // 16)) if self.pool else list(map(_render, jobs))
-        images = np.stack([r[0] for r in rendered])
-        captions = [r[1] for r in rendered]
+        if self.images is not None:
+            index = np.sort(np.random.default_rng(step).integers(0, len(self.captions), self.batch))
+            images = np.asarray(self.images[index])
+            captions = [self.captions[i] for i in index]
+        else:
+            jobs = [("train", step * self.batch + i, self.size) for i in range(self.batch)]
+            rendered = (self.workers.map(_render, jobs, chunksize=max(1, len(jobs) // 16)) if self.workers
+                        else list(map(_render, jobs)))
+            images = np.stack([r[0] for r in rendered])
+            captions = [r[1] for r in rendered]
         x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
         return x, captions
 
     def close(self) -> None:
-        if self.pool:
-            self.pool.close()
+        if self.workers:
+            self.workers.close()
 
 
 def save(path: str, state: Dict) -> None:
@@ -93,7 +128,7 @@ def log(run: str, record: Dict) -> None:
 def measure_latent_std(vae: demo.AutoencoderKL, batches: Batches, device: torch.device, steps: int) -> float:
     values = []
     for s in range(steps):
-        x, _ = batches.get(10_000_000 + s)  # scenes beyond any training step
+        x, _ = batches.get(10_000_000 + s)  # a step no training run reaches
         mean, _ = vae.encode(x.to(device))
         values.append(mean.float().flatten().cpu())
     return float(torch.cat(values).std())
@@ -157,8 +192,11 @@ def train_unet(args, state: Dict, net: demo.DemoModel, ema: Dict[str, torch.Tens
     vae.eval().requires_grad_(False)
     params = list(unet.parameters()) + list(text.parameters())
     opt = torch.optim.AdamW(params, lr=args.unet_lr, weight_decay=0.01)
+    first = 0  # a fresh optimiser (a new run, or one resumed from a slim checkpoint) warms up again
     if state.get("unet_opt"):
         opt.load_state_dict(state["unet_opt"])
+    else:
+        first = state["unet_step"]
     unet.train()
     text.train()
     alphas_cumprod = torch.cumprod(1.0 - demo.sd_betas(), 0).float().to(device)
@@ -182,7 +220,7 @@ def train_unet(args, state: Dict, net: demo.DemoModel, ema: Dict[str, torch.Tens
         eps = torch.randn(latents.shape, generator=gen).to(device)
         a = alphas_cumprod[t][:, None, None, None]
         noisy = a.sqrt() * latents + (1.0 - a).sqrt() * eps
-        warm = min(1.0, (step + 1) / args.warmup)
+        warm = min(1.0, (step - first + 1) / args.warmup)
         for g in opt.param_groups:
             g["lr"] = args.unet_lr * warm
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=args.amp and device.type == "cuda"):
@@ -236,7 +274,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0: torch's default")
     p.add_argument("--workers", type=int, default=0, help="processes drawing scenes; 0: in the training process")
+    p.add_argument("--pool", type=int, default=0,
+                   help="render the first N training scenes once into RUN/ and draw batches from them (GPU runs, "
+                        "where drawing scenes on the fly would starve the GPU); 0: draw every batch anew")
     p.add_argument("--vocab", default=os.path.join(HERE, "vocab"))
+    p.add_argument("--slim", help="also write a small checkpoint here at the end (F16 weights and EMA, no "
+                                  "optimiser state) to carry to a fresh machine; copied to RUN/checkpoint.pt "
+                                  "it resumes, with the optimiser restarting under a short warm-up")
     args = p.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -266,11 +310,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ema = state.get("ema")
     if ema is None:
         ema = {k: v.detach().clone() for k, v in net.state_dict().items() if not k.startswith("first_stage_model.")}
-    ema = {k: v.to(device) for k, v in ema.items()}
+    ema = {k: (v.float() if v.is_floating_point() else v).to(device) for k, v in ema.items()}
     log(args.run, {"event": "start", "device": str(device), "threads": torch.get_num_threads(),
                    "parameters": demo.count_parameters(net), "vae_step": state["vae_step"],
                    "unet_step": state["unet_step"], "config": config.to_dict()})
-    batches = Batches(args.batch, config.image_size, args.workers)
+    batches = Batches(args.batch, config.image_size, args.workers, args.pool, args.run)
     try:
         if args.stage in ("vae", "all"):
             train_vae(args, state, net, device, batches, deadline)
@@ -281,6 +325,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     state["weights"] = {k: v.cpu() for k, v in net.state_dict().items()}
     state["ema"] = {k: v.cpu() for k, v in ema.items()}
     save(args.checkpoint, state)
+    if args.slim:
+        slim = {k: v for k, v in state.items() if k not in ("vae_opt", "unet_opt", "weights", "ema")}
+        slim["weights"] = {k: v.half() if v.is_floating_point() else v for k, v in state["weights"].items()}
+        slim["ema"] = {k: v.half() if v.is_floating_point() else v for k, v in state["ema"].items()}
+        slim.update(vae_opt=None, unet_opt=None)
+        save(args.slim, slim)
     log(args.run, {"event": "saved", "vae_step": state["vae_step"], "unet_step": state["unet_step"],
                    "minutes": (time.time() - start) / 60.0,
                    "vae_done": bool(state.get("latent_scale")), "unet_done": state["unet_step"] >= args.unet_steps})

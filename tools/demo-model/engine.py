@@ -162,3 +162,47 @@ class Model:
             return out
         finally:
             self.engine.lib.nd_images_free(images)
+
+
+def main() -> None:
+    import argparse
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = argparse.ArgumentParser(description="Convert a model to a self-contained GGUF, or generate one image, "
+                                            "through the engine's C ABI.")
+    p.add_argument("--library", help="default: the newest artifacts/cmake/*/native/libnativediffusion.so")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("convert")
+    c.add_argument("model")
+    c.add_argument("out")
+    c.add_argument("--type", default="q8_0", choices=sorted(DTYPES))
+    c.add_argument("--tokenizer", default=os.path.join(here, "vocab"))
+    g = sub.add_parser("generate")
+    g.add_argument("model")
+    g.add_argument("prompt")
+    g.add_argument("--out", default="out.png")
+    g.add_argument("--tokenizer", default=None, help="vocab folder (a GGUF carries its own)")
+    g.add_argument("--size", type=int, default=64)
+    g.add_argument("--steps", type=int, default=20)
+    g.add_argument("--cfg", type=float, default=5.0)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    lib = Engine(args.library or find_library(os.path.dirname(os.path.dirname(here))))
+    if args.command == "convert":
+        with lib.load(args.model, tokenizer=args.tokenizer, for_generation=False) as m:
+            m.convert(args.out, args.type)
+        print(f"{args.type}: {os.path.getsize(args.out) / 1e6:.1f} MB -> {args.out}")
+    else:
+        import time
+        from PIL import Image as PilImage
+        with lib.load(args.model, tokenizer=args.tokenizer, threads=args.threads) as m:
+            t0 = time.time()
+            image = m.generate(args.prompt, width=args.size, height=args.size, steps=args.steps, cfg=args.cfg,
+                               seed=args.seed)[0]
+            seconds = time.time() - t0
+        PilImage.fromarray(image).save(args.out)
+        print(f"{seconds:.2f} s -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -112,6 +112,8 @@ class Tokenizer:
     def __init__(self, vocab: Dict[str, int], merges: Sequence[Tuple[str, str]]):
         self.vocab = vocab
         self.ranks = {tuple(m): i for i, m in enumerate(merges)}
+        self.pairs = [tuple(m) for m in merges]
+        self.cache: Dict[str, List[str]] = {}
         self.bos = vocab[START]
         self.eos = vocab[END]
 
@@ -130,14 +132,18 @@ class Tokenizer:
         return cls(vocab, merges)
 
     def _bpe(self, word: str) -> List[str]:
+        if word not in self.cache:
+            self.cache[word] = self._merge(word)
+        return self.cache[word]
+
+    def _merge(self, word: str) -> List[str]:
         symbols = list(symbols_of(word))
         while len(symbols) > 1:
             ranked = [(self.ranks.get((a, b), None), i) for i, (a, b) in enumerate(zip(symbols, symbols[1:]))]
             ranked = [(r, i) for r, i in ranked if r is not None]
             if not ranked:
                 break
-            rank = min(r for r, _ in ranked)
-            pair = next(p for p, r in self.ranks.items() if r == rank)
+            pair = self.pairs[min(r for r, _ in ranked)]
             out: List[str] = []
             i = 0
             while i < len(symbols):

@@ -13,9 +13,9 @@ Every command trains until the stage's --*-steps total is reached or --max-minut
 first, then saves; run the same command again with --resume to go on. Data are scenes drawn by index
 (sample i of the run is data.make_scene("train", i)), so a resumed run sees what an unbroken one would.
 
-    python3 train.py --run runs/demo --stage vae --vae-steps 6000 --max-minutes 9            # first chunk
-    python3 train.py --run runs/demo --stage vae --vae-steps 6000 --max-minutes 9 --resume   # the next ones
-    python3 train.py --run runs/demo --stage unet --unet-steps 40000 --max-minutes 9 --resume
+    python3 train.py --run runs/demo --stage all --vae-steps 3000 --unet-steps 30000 --max-minutes 9 --resume
+
+(the same command, repeated, goes on where the last stopped; README.md has the GPU and CPU settings)
 """
 
 from __future__ import annotations
@@ -135,6 +135,8 @@ def measure_latent_std(vae: demo.AutoencoderKL, batches: Batches, device: torch.
 
 
 def train_vae(args, state: Dict, net: demo.DemoModel, device: torch.device, batches: Batches, deadline: float) -> None:
+    if state.get("latent_scale"):
+        return  # folded: the VAE is final, whatever --vae-steps says now
     vae = net.first_stage_model
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
     if state.get("vae_opt"):
@@ -205,7 +207,11 @@ def train_unet(args, state: Dict, net: demo.DemoModel, ema: Dict[str, torch.Tens
     done_here = 0
     running = []
     gen = torch.Generator(device="cpu")
+    # state_dict tensors alias the parameters, so these lists follow training without copies.
     trained = {k: v for k, v in net.state_dict().items() if not k.startswith("first_stage_model.")}
+    float_names = [k for k, v in trained.items() if v.dtype.is_floating_point]
+    ema_floats = [ema[k] for k in float_names]
+    live_floats = [trained[k] for k in float_names]
     while step < args.unet_steps and time.time() < deadline:
         gen.manual_seed(1_000_003 * step + 17)
         x, captions = batches.get(step)
@@ -233,11 +239,8 @@ def train_unet(args, state: Dict, net: demo.DemoModel, ema: Dict[str, torch.Tens
         opt.step()
         with torch.no_grad():
             decay = min(args.ema, (1.0 + step) / (10.0 + step))
-            for k, v in trained.items():
-                if v.dtype.is_floating_point:
-                    ema[k].mul_(decay).add_(v.detach(), alpha=1.0 - decay)
-                else:
-                    ema[k].copy_(v)
+            torch._foreach_mul_(ema_floats, decay)
+            torch._foreach_add_(ema_floats, live_floats, alpha=1.0 - decay)
         step += 1
         done_here += 1
         running.append(float(loss))
@@ -256,7 +259,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--run", required=True, help="folder for the checkpoint and log.jsonl")
     p.add_argument("--stage", choices=["vae", "unet", "all"], default="all",
                    help="all: the vae stage to its end, then the unet stage")
-    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from RUN/checkpoint.pt when it exists (else start), so one command repeats")
     p.add_argument("--max-minutes", type=float, default=9.0, help="stop (and save) after this long")
     p.add_argument("--vae-steps", type=int, default=6000)
     p.add_argument("--unet-steps", type=int, default=40000)
@@ -291,7 +295,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     device = pick_device(args.device)
     tokenizer = Tokenizer.load(args.vocab)
 
-    if args.resume:
+    if args.resume and os.path.exists(args.checkpoint):
         state = torch.load(args.checkpoint, map_location="cpu")
         config = demo.DemoConfig.from_dict(state["config"])
     else:

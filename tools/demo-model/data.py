@@ -137,24 +137,30 @@ class Scene:
 # Captions
 
 
+def article(word: str) -> str:
+    """"an" before a vowel sound ("an orange circle"), else "a"; the parser takes either anywhere."""
+    return "an" if word[0] in "aeiou" else "a"
+
+
 def caption_of(spec: SceneSpec) -> str:
     objs = spec.objects
     if len(objs) == 1:
         o = objs[0]
         size = f"{o.size} " if o.size else ""
-        text = f"a {size}{o.colour} {o.shape} {POSITION_PHRASES[o.place]}"
+        first = o.size or o.colour
+        text = f"{article(first)} {size}{o.colour} {o.shape} {POSITION_PHRASES[o.place]}"
     else:
         a, b = objs
         relation = a.place.split(" ", 1)[1]
-        text = f"a {a.colour} {a.shape} {relation} a {b.colour} {b.shape}"
+        text = f"{article(a.colour)} {a.colour} {a.shape} {relation} {article(b.colour)} {b.colour} {b.shape}"
     if spec.background is not None:
-        text += f" on a {spec.background.phrase()}"
+        text += f" on {article(spec.background.top)} {spec.background.phrase()}"
     return text
 
 
 def parse_caption(caption: str) -> SceneSpec:
     """Inverts `caption_of`. Raises ValueError for text outside the grammar."""
-    words = caption.strip().lower().split()
+    words = ["a" if w == "an" else w for w in caption.strip().lower().split()]
     background = None
     if "on" in words and words[-1] == "background":
         at = len(words) - 1 - words[::-1].index("on")

@@ -1,4 +1,5 @@
 import dataclasses
+import re
 import unittest
 
 import numpy as np
@@ -39,7 +40,7 @@ class SceneGeneration(unittest.TestCase):
         text = " ".join(captions)
         for word in data.COLOUR_NAMES + data.SHAPES + ["small", "large", "gradient"]:
             self.assertIn(f" {word} ", f" {text} ", word)
-        for phrase in list(data.POSITION_PHRASES.values()) + [f" {r} a " for r in data.RELATIONS]:
+        for phrase in list(data.POSITION_PHRASES.values()) + [f" {r} a " for r in data.RELATIONS] + [" an orange "]:
             self.assertIn(phrase, text)
 
     def test_parse_rejects_text_outside_the_grammar(self):
@@ -120,7 +121,8 @@ class Checker(unittest.TestCase):
             if len(scene.spec.objects) == 2:
                 relation = scene.spec.objects[0].place.split(" ", 1)[1]
                 caption = data.caption_of(dataclasses.replace(scene.spec, background=scene.background))
-                wrong = caption.replace(f" {relation} a ", f" {swap[relation]} a ")
+                wrong = re.sub(f" {relation} (an?) ", f" {swap[relation]} \\1 ", caption)
+                self.assertNotEqual(wrong, caption)
                 checks = {c.name: c.passed for c in data.check_image(image, wrong)}
                 self.assertFalse(checks[f"{swap[relation]} placement"], wrong)
             if not scene.background.is_gradient:

@@ -55,6 +55,17 @@ class DemoConfig:
         return cls(**d)
 
 
+def tiny_config(**overrides) -> DemoConfig:
+    """The smallest model the engine's rules allow, for tests of the tools (not for images)."""
+    values = dict(text_width=64, text_layers=1, text_mlp=128, unet_channels=32, unet_mult=(1, 2),
+                  unet_attention=(False, True), vae_channels=32, vae_mult=(1, 1, 1, 1))
+    values.update(overrides)
+    return DemoConfig(**values)
+
+
+PRESETS = {"demo": DemoConfig, "tiny": tiny_config}
+
+
 def group_norm(channels: int, eps: float) -> nn.GroupNorm:
     if channels % 32 != 0:
         raise ValueError(f"{channels} channels do not split into 32 groups")

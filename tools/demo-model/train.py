@@ -144,6 +144,7 @@ def train_vae(args, state: Dict, net: demo.DemoModel, device: torch.device, batc
     for g in opt.param_groups:
         g["lr"] = args.vae_lr  # the command line rules, also on resume
     vae.train()
+    gen = torch.Generator(device="cpu")
     step = state["vae_step"]
     t0 = time.time()
     done_here = 0
@@ -152,7 +153,8 @@ def train_vae(args, state: Dict, net: demo.DemoModel, device: torch.device, batc
         x, _ = batches.get(step)
         x = x.to(device)
         mean, logvar = vae.encode(x)
-        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        gen.manual_seed(2_000_003 * step + 5)  # noise by step: a resumed run draws what an unbroken one would
+        z = mean + torch.randn(mean.shape, generator=gen).to(device) * torch.exp(0.5 * logvar)
         recon = vae.decode(z)
         rec = (recon - x).abs().mean() + F.mse_loss(recon, x)
         kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=(1, 2, 3)).mean()
@@ -266,6 +268,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--unet-steps", type=int, default=40000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--size", type=int, default=64, help="image side, pixels (64 or 128)")
+    p.add_argument("--preset", choices=sorted(demo.PRESETS), default="demo",
+                   help="model sizes: demo (the shipped model), tiny (for tests of the tools)")
     p.add_argument("--vae-lr", type=float, default=2e-4)
     p.add_argument("--unet-lr", type=float, default=3e-4)
     p.add_argument("--warmup", type=int, default=500)
@@ -292,7 +296,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args.checkpoint = os.path.join(args.run, CHECKPOINT)
     start = time.time()
     deadline = start + args.max_minutes * 60.0
-    device = pick_device(args.device)
     tokenizer = Tokenizer.load(args.vocab)
 
     if args.resume and os.path.exists(args.checkpoint):
@@ -301,11 +304,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     else:
         if os.path.exists(args.checkpoint):
             raise SystemExit(f"{args.checkpoint} exists: pass --resume to continue it, or choose another --run")
-        config = demo.DemoConfig(image_size=args.size, vocab_size=len(tokenizer.vocab))
+        config = demo.PRESETS[args.preset](image_size=args.size, vocab_size=len(tokenizer.vocab))
         state = {"config": config.to_dict(), "vae_step": 0, "unet_step": 0, "vae_opt": None, "unet_opt": None,
                  "latent_scale": None, "ema": None}
     if config.vocab_size != len(tokenizer.vocab):
         raise SystemExit(f"the checkpoint has {config.vocab_size} token embeddings but {args.vocab} {len(tokenizer.vocab)} tokens")
+    # Worker processes fork before CUDA is touched.
+    batches = Batches(args.batch, config.image_size, args.workers, args.pool, args.run)
+    device = pick_device(args.device)
     torch.manual_seed(0)
     net = demo.DemoModel(config)
     if "weights" in state:
@@ -318,7 +324,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     log(args.run, {"event": "start", "device": str(device), "threads": torch.get_num_threads(),
                    "parameters": demo.count_parameters(net), "vae_step": state["vae_step"],
                    "unet_step": state["unet_step"], "config": config.to_dict()})
-    batches = Batches(args.batch, config.image_size, args.workers, args.pool, args.run)
     try:
         if args.stage in ("vae", "all"):
             train_vae(args, state, net, device, batches, deadline)

@@ -45,6 +45,8 @@ internal static class NdCommandLine
         var root = new RootCommand("nd: the NativeDiffusion command-line tool.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(TokenizerCommand.Create());
         return root;
     }
@@ -60,7 +62,10 @@ internal static class NdCommandLine
                 return ExitCodes.Failure;
             case OperationCanceledException:
                 error.WriteLine("nd: cancelled");
-                return ExitCodes.Failure;
+                return ExitCodes.Cancelled;
+            case ArgumentException:
+                error.WriteLine($"nd: error: {exception.Message}");
+                return ExitCodes.Usage;
             default:
                 error.WriteLine($"nd: internal error ({exception.GetType().Name}): {exception.Message}");
                 return ExitCodes.Failure;

@@ -26,22 +26,22 @@ internal static class GenerateCommand
             Description = "The sampler.",
             DefaultValueFactory = _ => Samplers.EulerAncestral,
         };
-        sampler.AcceptOnlyFromAmong([.. Samplers.Names]);
+        ModelOptions.AcceptOnly(sampler, Samplers.Names);
         var schedule = new Option<string>("--schedule")
         {
             Description = "The noise schedule (default: the sampler's own).",
             DefaultValueFactory = _ => Schedules.Default,
         };
-        schedule.AcceptOnlyFromAmong([.. Schedules.Names]);
+        ModelOptions.AcceptOnly(schedule, Schedules.Names);
         var spacing = new Option<string?>("--timestep-spacing") { Description = "How timesteps are spaced (default: the sampler's own)." };
-        spacing.AcceptOnlyFromAmong([.. TimestepSpacings.Names]);
+        ModelOptions.AcceptOnly(spacing, TimestepSpacings.Names);
         var seed = new Option<long>("--seed", "-s") { Description = "The seed; -1 for a random one (printed).", DefaultValueFactory = _ => GenerationRequest.RandomSeed };
         var rng = new Option<string>("--rng")
         {
             Description = "The noise generator: cpu (PyTorch's CPU generator, as diffusers on a CPU) or cuda (as web UIs on a GPU).",
             DefaultValueFactory = _ => "cpu",
         };
-        rng.AcceptOnlyFromAmong("cpu", "cuda");
+        ModelOptions.AcceptOnly(rng, ["cpu", "cuda"]);
         var width = new Option<int?>("--width", "-W") { Description = "The width, a multiple of 8 (default: 512, or the init image's)." };
         var height = new Option<int?>("--height", "-H") { Description = "The height, a multiple of 8 (default: 512, or the init image's)." };
         var batch = new Option<int>("--batch", "-b") { Description = "Images to make, with seeds seed, seed + 1, ... (1 to 64).", DefaultValueFactory = _ => 1 };

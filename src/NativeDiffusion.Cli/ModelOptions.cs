@@ -59,6 +59,26 @@ internal sealed class ModelOptions
         return option;
     }
 
+    /// <summary>
+    /// Lets <paramref name="option"/> take only <paramref name="names"/> (exact), with an error that names the option and
+    /// lists them, and the names as completions and in the help.
+    /// </summary>
+    public static void AcceptOnly(Option option, IReadOnlyList<string> names)
+    {
+        option.HelpName = string.Join("|", names);
+        option.CompletionSources.Add([.. names]);
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (!names.Contains(token.Value, StringComparer.Ordinal))
+                {
+                    result.AddError($"{result.Option.Name}: unknown value '{token.Value}'; use one of {string.Join(", ", names)}.");
+                }
+            }
+        });
+    }
+
     private static TensorDataType? ParseWeightType(ArgumentResult result)
     {
         var text = result.Tokens.Single().Value;
@@ -70,7 +90,8 @@ internal sealed class ModelOptions
             }
         }
 
-        result.AddError($"Unknown weight type '{text}': use one of {string.Join(", ", WeightTypeNames)}.");
+        var option = (result.Parent as OptionResult)?.Option.Name ?? "--weight-type";
+        result.AddError($"{option}: unknown weight type '{text}'; use one of {string.Join(", ", WeightTypeNames)}.");
         return null;
     }
 }

@@ -57,7 +57,7 @@ internal static class NdCommandLine
         switch (exception)
         {
             case NativeDiffusionException or NativeLibraryNotFoundException or IncompatibleNativeLibraryException
-                or IOException or UnauthorizedAccessException:
+                or IOException or UnauthorizedAccessException or InvalidDataException or NotSupportedException:
                 error.WriteLine($"nd: error: {exception.Message}");
                 return ExitCodes.Failure;
             case OperationCanceledException:

@@ -110,6 +110,20 @@ public sealed class GenerateConvertCommandTests
     }
 
     [Fact]
+    public async Task Generate_with_an_init_image_that_is_no_image_exits_1_saying_why()
+    {
+        using var temp = new TempFolder();
+        var init = temp.File("init.png");
+        await File.WriteAllTextAsync(init, "not an image");
+
+        var (code, _, stderr) = await RunAsync("generate", "a cat", "-m", TinySd1.Checkpoint, "--init-image", init);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("nd: error: ", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Generate_without_a_model_option_exits_2()
     {
         var (code, _, stderr) = await RunAsync("generate", "a cat");

@@ -283,6 +283,22 @@ TEST(CpuBackend, Group_and_layer_norms_written_over_their_inputs_give_bitwise_th
     EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
 }
 
+TEST(CpuBackend, Released_arenas_are_allocated_again_by_the_next_run) {
+    const Tensor x = random_tensor({4, 256}, 44);
+    Graph g;
+    const ValueId in = g.input("x", ND_DTYPE_F32, {4, 256});
+    g.mark_output(g.silu(g.scale(in, 3.0f, 0.0f)));
+    const core::Plan plan = plan_for(std::move(g), shared_backend());
+    Executor executor(shared_backend());
+    EXPECT_EQ(executor.arena_bytes(), 0u);
+    const std::vector<float> first = executor.run(plan, {x})[0].to_f32();
+    EXPECT_GE(executor.arena_bytes(), plan.peak_bytes());
+    executor.release_arenas();
+    EXPECT_EQ(executor.arena_bytes(), 0u);
+    EXPECT_EQ(executor.run(plan, {x})[0].to_f32(), first);
+    EXPECT_GE(executor.arena_bytes(), plan.peak_bytes());
+}
+
 TEST(CpuBackend, Norms_and_softmax_match_their_reference_kernels_on_strided_inputs) {
     const Tensor x = random_tensor({2, 16, 6}, 31, 2.0f);
     const Tensor gamma = random_tensor({16}, 32);

@@ -196,7 +196,7 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
         text->encode(request.prompt, request.negative_prompt, guided, clip_skip);
     // Memory: each stage's arena is freed before the next stage runs, so that at most one is held (the VAE
     // decoder's, 512 MiB at 512x512, is the largest); the text encoder's packed weights (0.25 GB for SD 1.5)
-    // go too, and are packed again by the next request (a fraction of a second). Peak RSS of SD 1.5 at
+    // go too, and are packed again by the next request (0.3-1 s on a loaded 2-core VM). Peak RSS of SD 1.5 at
     // 512x512, F16: 2.86 GB before, 2.56 GB with the arenas freed, 2.39 GB with this (docs/performance.md).
     text->runner().release_memory(true);
     const std::int64_t tokens = conditioning.cond.dim(1);

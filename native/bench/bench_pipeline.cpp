@@ -1,6 +1,8 @@
 // The whole txt2img pipeline at full SD 1.5 size (random F16 weights in the real checkpoint's shapes):
 // 512x512, 2 Euler steps, CFG 7 (batch-2 UNet), 2 threads. Reports the load, text encoder, per-step and VAE
-// decode seconds (as counters) from the pipeline's own progress reports. One iteration: it takes minutes.
+// decode seconds (as counters) from the pipeline's own progress reports, and the resident high-water mark
+// in MiB: peak_rss_MiB over the whole run (load included), sampling_rss_MiB up to the end of the last step
+// (before the VAE decode). One iteration: it takes minutes.
 //
 //   artifacts/cmake/dev/native/tools/nd_make_random_model
 //       --shapes ../shared/fixtures/sd15_original_tensor_shapes.json --out
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "pipeline/stable_diffusion.hpp"
+#include "resident_memory.hpp"
 #include "support/fixtures.hpp"
 
 namespace {
@@ -39,6 +42,7 @@ void BM_pipeline_sd15_512_two_steps(benchmark::State& state) {
         return;
     }
     for (auto _ : state) {
+        bench::reset_peak_rss();
         const auto load_started = std::chrono::steady_clock::now();
         model_files::LoadOptions options;
         options.path = path;
@@ -57,6 +61,7 @@ void BM_pipeline_sd15_512_two_steps(benchmark::State& state) {
         double text = 0.0;
         double decode = 0.0;
         std::vector<double> steps;
+        double sampling_rss = 0.0;
         pipeline::GenerationHooks hooks;
         hooks.progress = [&](const pipeline::Progress& p) {
             if (p.stage == pipeline::Stage::TextEncoding) {
@@ -65,6 +70,9 @@ void BM_pipeline_sd15_512_two_steps(benchmark::State& state) {
                 decode = p.seconds_last_step;
             } else if (p.step > 0) {
                 steps.push_back(p.seconds_last_step);
+                if (p.step == p.steps) {
+                    sampling_rss = bench::peak_rss_mib();
+                }
             }
         };
         const auto started = std::chrono::steady_clock::now();
@@ -74,6 +82,8 @@ void BM_pipeline_sd15_512_two_steps(benchmark::State& state) {
         state.counters["load_s"] = load;
         state.counters["text_s"] = text;
         state.counters["decode_s"] = decode;
+        state.counters["peak_rss_MiB"] = bench::peak_rss_mib();
+        state.counters["sampling_rss_MiB"] = sampling_rss;
         for (std::size_t i = 0; i < steps.size(); ++i) {
             state.counters["step" + std::to_string(i + 1) + "_s"] = steps[i];
         }

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "resident_memory.hpp"
 #include "backends/cpu/quant/quants.hpp"
 #include "core/dtype.hpp"
 #include "core/half.hpp"
@@ -175,22 +176,6 @@ core::Tensor filled(const core::Shape& shape, float scale) {
     return core::Tensor::from_f32(shape, values);
 }
 
-// The process's resident high-water mark is reset (Linux: /proc/self/clear_refs) and read (VmHWM).
-void reset_peak_rss() {
-    std::ofstream("/proc/self/clear_refs") << "5";
-}
-
-double peak_rss_mib() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) {
-            return std::stod(line.substr(6)) / 1024.0;
-        }
-    }
-    return 0.0;
-}
-
 double process_cpu_seconds() {
     timespec t{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
@@ -214,7 +199,7 @@ void BM_unet_sd15(benchmark::State& state) {
     if (weights == nullptr) {
         return;
     }
-    reset_peak_rss();
+    bench::reset_peak_rss();
     backends::cpu::CpuBackend backend(backends::cpu::CpuBackendOptions{kThreads, {}});
     models::UNet unet(*weights, backend);
     const core::Tensor x = filled(core::Shape{2, 4, size, size}, 1.0f);
@@ -235,7 +220,7 @@ void BM_unet_sd15(benchmark::State& state) {
     state.counters["page_faults"] = static_cast<double>(after.ru_minflt - before.ru_minflt);
     state.counters["arena_MiB"] = static_cast<double>(plan.peak_bytes()) / kMiB;
     state.counters["packed_MiB"] = static_cast<double>(backend.packed_weights().bytes()) / kMiB;
-    state.counters["peak_rss_MiB"] = peak_rss_mib();
+    state.counters["peak_rss_MiB"] = bench::peak_rss_mib();
 }
 BENCHMARK(BM_unet_sd15)
     ->ArgsProduct({{32, 64}, {0, 1, 2}})

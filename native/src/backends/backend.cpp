@@ -172,6 +172,20 @@ BackendBuffer& Executor::arena(int device, std::uint64_t bytes) {
     return *buffer;
 }
 
+void Executor::release_arenas() noexcept {
+    for (std::unique_ptr<BackendBuffer>& buffer : arenas_) {
+        buffer.reset();
+    }
+}
+
+std::uint64_t Executor::arena_bytes() const noexcept {
+    std::uint64_t bytes = 0;
+    for (const std::unique_ptr<BackendBuffer>& buffer : arenas_) {
+        bytes += buffer != nullptr ? buffer->size() : 0;
+    }
+    return bytes;
+}
+
 std::vector<Tensor> Executor::run(const Plan& plan, std::span<const Tensor> inputs) {
     const Graph& graph = plan.graph();
     const std::span<const Node> nodes = graph.nodes();

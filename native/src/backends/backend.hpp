@@ -128,6 +128,13 @@ public:
     // Makes resident the weights read by the steps of `plan` placed on `device` (this backend's index in
     // the executor's list). Each weight is uploaded at most once per backend, however many plans use it.
     virtual void upload_weights(const core::Plan& plan, int device) = 0;
+    // Gives back what upload_weights made resident for the steps of `plan` placed on `device` (memory a
+    // model needs only now and then, like a text encoder's); a later upload_weights brings it back. Nothing to
+    // give back by default.
+    virtual void release_weights(const core::Plan& plan, int device) {
+        (void)plan;
+        (void)device;
+    }
 
     // Runs steps [first, last) of `plan`, all placed on this backend, with `arena` (at least
     // plan.peak_bytes()) holding the values at the plan's offsets. Operands must already be in the arena.
@@ -186,6 +193,12 @@ public:
     // (a cancel) ends the run there and reaches the caller. Nothing outlives the interrupted run: the next run
     // starts afresh. An empty function removes the check.
     void set_interrupt(std::function<void()> check) { interrupt_ = std::move(check); }
+
+    // Frees the arenas kept between runs (the next run allocates them again): for a model that stays
+    // loaded but idle while another one runs.
+    void release_arenas() noexcept;
+    // Bytes of the arenas held now.
+    [[nodiscard]] std::uint64_t arena_bytes() const noexcept;
 
 private:
     BackendBuffer& arena(int device, std::uint64_t bytes);

@@ -99,6 +99,10 @@ bool op_can_run_in_place(OpKind op, int operand) noexcept {
     case OpKind::Silu:
     case OpKind::Gelu:
     case OpKind::QuickGelu: return operand == 0;
+    // A group's (row's) statistics are read in full before any of it is written, so the normalized values
+    // may replace the input: in the VAE decoder this spares a full-resolution activation.
+    case OpKind::GroupNorm:
+    case OpKind::LayerNorm: return operand == 0;
     default: return false;
     }
 }

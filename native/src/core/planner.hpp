@@ -7,8 +7,8 @@
 //
 //   - graph inputs and compute outputs are allocations; views alias their base (and keep it alive as long
 //     as they are read); weights are not in the arena (a backend holds them, uploaded once);
-//   - an element-wise op may write over an operand that dies at that step (same shape and dtype, packed):
-//     its output then shares the operand's allocation, which lives on;
+//   - an element-wise op, group norm or layer norm may write over an operand that dies at that step (same
+//     shape and dtype, packed): its output then shares the operand's allocation, which lives on;
 //   - per-op scratch that a device asks for (attention's per-thread tiles, conv's im2col tile, a packed copy
 //     of a strided operand) is an allocation that lives for its one step;
 //   - offsets are assigned greedily, largest allocation first, each into the best-fitting gap left by the
@@ -36,7 +36,7 @@ struct PlanOptions {
     // Which device (an index into the executor's list of backends) runs a compute node; all on device 0
     // when empty. Values that cross devices are copied by the executor (backends/backend.hpp).
     std::function<int(const Graph&, ValueId)> placement;
-    // Whether element-wise ops may reuse the memory of an operand that dies at their step.
+    // Whether element-wise ops and normalizations may reuse the memory of an operand that dies at their step.
     bool in_place = true;
     std::uint64_t alignment = 64; // a power of two
 };
@@ -118,8 +118,9 @@ private:
 // no outputs.
 Plan plan_graph(Graph graph, const PlanOptions& options = {});
 
-// Whether `op` may write its output over operand `operand` (element-wise ops whose output element i only
-// depends on operand element i).
+// Whether `op` may write its output over operand `operand`: element-wise ops whose output element i only
+// depends on operand element i, and group and layer norm's input (every backend's kernel must read a
+// group's or row's statistics before writing any of it).
 bool op_can_run_in_place(OpKind op, int operand) noexcept;
 
 } // namespace nd::core

@@ -34,4 +34,12 @@ ClipTextOutputs ClipTextEncoderRunner::encode_all(const core::Tensor& ids) {
     return ClipTextOutputs{std::move(out[0]), std::move(out[1]), std::move(out[2])};
 }
 
+void ClipTextEncoderRunner::release_memory(bool weights) {
+    if (weights) {
+        runner_.release_weights();
+    } else {
+        runner_.release_arenas();
+    }
+}
+
 } // namespace nd::models

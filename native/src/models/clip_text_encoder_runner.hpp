@@ -30,6 +30,11 @@ public:
 
     [[nodiscard]] const ClipTextEncoder& encoder() const noexcept { return *encoder_; }
 
+    // Frees the activation arena, and with `weights` the backend's packed weights, until the next encode
+    // (GraphRunner::release_arenas, release_weights).
+    void release_memory(bool weights);
+    [[nodiscard]] std::uint64_t arena_bytes() const noexcept { return runner_.arena_bytes(); }
+
 private:
     std::shared_ptr<const ClipTextEncoder> encoder_;
     GraphRunner runner_;

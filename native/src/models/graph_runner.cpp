@@ -23,6 +23,15 @@ std::vector<core::Tensor> GraphRunner::run(const std::string& key, const Builder
     return executor_.run(plan(key, build), inputs);
 }
 
+void GraphRunner::release_weights() {
+    release_arenas();
+    for (const auto& [key, plan] : plans_) {
+        for (std::size_t d = 0; d < backends_.size(); ++d) {
+            backends_[d]->release_weights(*plan, static_cast<int>(d));
+        }
+    }
+}
+
 std::string shape_key(const core::Tensor& tensor) {
     return std::string(core::dtype_name(tensor.dtype())) + tensor.shape().to_string();
 }

@@ -43,6 +43,14 @@ public:
     // A check run every few ops while a plan runs; it may throw to stop (see Executor::set_interrupt).
     void set_interrupt(std::function<void()> check) { executor_.set_interrupt(std::move(check)); }
 
+    // Memory between uses, for a model that sits idle while others run; the plans stay, and the next run
+    // allocates (and packs) again. release_arenas() frees the activation arenas; release_weights() also
+    // has the backends drop their resident (packed) copies of every planned graph's weights.
+    void release_arenas() noexcept { executor_.release_arenas(); }
+    void release_weights();
+    // Bytes of the activation arenas held now.
+    [[nodiscard]] std::uint64_t arena_bytes() const noexcept { return executor_.arena_bytes(); }
+
 private:
     std::vector<backends::Backend*> backends_;
     backends::Executor executor_;

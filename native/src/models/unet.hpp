@@ -70,6 +70,10 @@ public:
     // A check run every few ops of an evaluation; it may throw to stop it (a cancel).
     void set_interrupt(std::function<void()> check) { runner_.set_interrupt(std::move(check)); }
 
+    // Frees the activation arena until the next evaluation (GraphRunner::release_arenas).
+    void release_arenas() noexcept { runner_.release_arenas(); }
+    [[nodiscard]] std::uint64_t arena_bytes() const noexcept { return runner_.arena_bytes(); }
+
 private:
     [[nodiscard]] GraphRunner::Builder builder(const UNetShape& shape) const;
 

@@ -13,11 +13,14 @@
 //
 // Memory: every op writes a packed tensor that dies as soon as it is last read, the group norms carry the
 // silu, residual adds run in place, and attention runs in the fused kernel (no H*W x H*W score matrix).
-// The SD 1.5 decoder's plan at 512x512 needs 640 MiB (VaeFullSize test in tests/models/test_vae.cpp),
-// against stable-diffusion.cpp's 1.6 GB: the full-resolution level's first res block holds its 256-channel
-// input, that input normalized, and the 128-channel shortcut (256 + 256 + 128 MiB). Lower would take a
-// group norm that may write over its input (-256 MiB there) or a conv that upsamples as it reads; a tiled
-// decode was not chosen, since per-tile GroupNorm statistics change the image (seams) where this is exact.
+// A group norm writes over its input where that input dies (a widening res block computes its shortcut
+// first, so its input dies at norm1). The SD 1.5 decoder's plan at 512x512 needs 512 MiB (VaeFullSize test
+// in tests/models/test_vae.cpp; 640 MiB before norms ran in place), against stable-diffusion.cpp's 1.6 GB:
+// the full-resolution level's first res block holds its 256-channel input normalized in place, the
+// 128-channel shortcut and conv1's 128-channel output (256 + 128 + 128 MiB), as much as the 2x upsample and
+// its convolution just before (256 + 256 MiB). Lower would take a conv that upsamples as it reads and one
+// that writes over its own input; a tiled decode was not chosen, since per-tile GroupNorm statistics change
+// the image (seams) where this is exact.
 #pragma once
 
 #include <cstdint>

@@ -35,6 +35,10 @@ public:
     // A check run every few ops of a decode or encode; it may throw to stop it (a cancel).
     void set_interrupt(std::function<void()> check) { runner_.set_interrupt(std::move(check)); }
 
+    // Frees the activation arena until the next decode or encode (GraphRunner::release_arenas).
+    void release_arenas() noexcept { runner_.release_arenas(); }
+    [[nodiscard]] std::uint64_t arena_bytes() const noexcept { return runner_.arena_bytes(); }
+
 private:
     std::shared_ptr<const Vae> vae_;
     GraphRunner runner_;

@@ -38,6 +38,7 @@ public:
 
     [[nodiscard]] const text::ClipTokenizer& tokenizer() const noexcept { return tokenizer_; }
     [[nodiscard]] const models::ClipTextEncoder& encoder() const noexcept { return encoder_->encoder(); }
+    [[nodiscard]] models::ClipTextEncoderRunner& runner() noexcept { return *encoder_; }
 
 private:
     text::ClipTokenizer tokenizer_;

@@ -245,6 +245,60 @@ TEST(CpuBackend, Element_wise_chains_run_in_place_with_the_same_results) {
     expect_near(a, expected, 1e-5f);
 }
 
+// A VAE-style res block: silu(group_norm) over an input that dies there, then a layer norm over rows of the
+// result; the planned in-place writes must give bitwise the copying plan's values, in less memory.
+TEST(CpuBackend, Group_and_layer_norms_written_over_their_inputs_give_bitwise_the_same_results) {
+    const Tensor x = random_tensor({2, 64, 40, 40}, 41, 3.0f); // 3200 positions: partial sums span runs
+    const Tensor gamma = random_tensor({64}, 42);
+    const Tensor beta = random_tensor({64}, 43);
+    auto build = [&] {
+        Graph g;
+        const ValueId in = g.input("x", ND_DTYPE_F32, {2, 64, 40, 40});
+        const ValueId w = g.weight("gamma", gamma);
+        const ValueId b = g.weight("beta", beta);
+        core::GroupNormParams params;
+        params.groups = 32;
+        params.eps = 1e-6f;
+        params.fused_silu = true;
+        ValueId v = g.scale(in, 2.0f, 0.5f); // in the arena, dies at the norm
+        v = g.group_norm(v, w, b, params);
+        params.fused_silu = false;
+        v = g.group_norm(v, w, ValueId{}, params);
+        v = g.layer_norm(g.reshape(v, Shape{128, 1600}), ValueId{}, ValueId{});
+        g.mark_output(v);
+        return g;
+    };
+    const core::Plan in_place = plan_for(build(), shared_backend());
+    core::PlanOptions copying_options;
+    copying_options.in_place = false;
+    const core::Plan copying = plan_for(build(), shared_backend(), copying_options);
+    for (const core::Step& step : in_place.steps()) {
+        EXPECT_TRUE(step.in_place_of.valid()) << in_place.describe();
+    }
+    EXPECT_LT(in_place.peak_bytes(), copying.peak_bytes());
+    Executor executor(shared_backend());
+    const std::vector<float> a = executor.run(in_place, {x})[0].to_f32();
+    const std::vector<float> b = executor.run(copying, {x})[0].to_f32();
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
+}
+
+TEST(CpuBackend, Released_arenas_are_allocated_again_by_the_next_run) {
+    const Tensor x = random_tensor({4, 256}, 44);
+    Graph g;
+    const ValueId in = g.input("x", ND_DTYPE_F32, {4, 256});
+    g.mark_output(g.silu(g.scale(in, 3.0f, 0.0f)));
+    const core::Plan plan = plan_for(std::move(g), shared_backend());
+    Executor executor(shared_backend());
+    EXPECT_EQ(executor.arena_bytes(), 0u);
+    const std::vector<float> first = executor.run(plan, {x})[0].to_f32();
+    EXPECT_GE(executor.arena_bytes(), plan.peak_bytes());
+    executor.release_arenas();
+    EXPECT_EQ(executor.arena_bytes(), 0u);
+    EXPECT_EQ(executor.run(plan, {x})[0].to_f32(), first);
+    EXPECT_GE(executor.arena_bytes(), plan.peak_bytes());
+}
+
 TEST(CpuBackend, Norms_and_softmax_match_their_reference_kernels_on_strided_inputs) {
     const Tensor x = random_tensor({2, 16, 6}, 31, 2.0f);
     const Tensor gamma = random_tensor({16}, 32);

@@ -122,6 +122,30 @@ TEST(Planner, In_place_reuses_only_operands_that_die_at_that_step) {
     expect_no_conflicts(plan);
 }
 
+TEST(Planner, Group_and_layer_norm_write_over_an_input_that_dies_there_and_only_then) {
+    Graph g;
+    const ValueId x = g.input("x", ND_DTYPE_F32, {1, 64, 32, 32});
+    const ValueId gamma = g.weight("gamma", Tensor::empty(ND_DTYPE_F32, {64}));
+    GroupNormParams params;
+    params.fused_silu = true;
+    const ValueId a = g.silu(x, "a");                                   // a is read again by the residual
+    const ValueId n = g.group_norm(a, gamma, ValueId{}, params, "n");   // so n may not replace a
+    const ValueId m = g.group_norm(n, gamma, ValueId{}, params, "m");   // n dies here: m replaces it
+    const ValueId r = g.add(a, m, "r");
+    const ValueId rows = g.reshape(r, Shape{64, 1024});
+    const ValueId l = g.layer_norm(rows, ValueId{}, ValueId{}, {}, "l"); // r dies here: in place
+    g.mark_output(l);
+    const Plan plan = plan_graph(std::move(g));
+    EXPECT_FALSE(plan.steps()[plan.step_of(n)].in_place_of.valid());
+    EXPECT_EQ(plan.steps()[plan.step_of(m)].in_place_of, n);
+    EXPECT_EQ(&plan.allocation(m), &plan.allocation(n));
+    EXPECT_TRUE(plan.steps()[plan.step_of(l)].in_place_of.valid());
+    EXPECT_EQ(plan.peak_bytes(), 2u * 64 * 32 * 32 * 4); // a and the norms' one buffer
+    expect_no_conflicts(plan);
+    const Plan copying = plan_graph(plan.graph(), without_in_place());
+    EXPECT_GT(copying.peak_bytes(), plan.peak_bytes());
+}
+
 TEST(Planner, In_place_is_refused_when_the_same_memory_is_read_through_another_view) {
     Graph g;
     const ValueId x = g.input("x", ND_DTYPE_F32, {16, 16});

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "core/error.hpp"
@@ -94,6 +96,29 @@ TEST_F(ClipTextEncoderTest, Clip_skip_selects_the_layer_whose_output_is_normaliz
     // Skip 3 differs from both (a different layer), but has the same shape.
     const core::Tensor skip3 = runner.encode(ids, 3);
     EXPECT_GT(max_abs_error(skip3, reference_.require("sd1.te.penultimate_with_final_ln")), 0.01f);
+}
+
+// What the pipeline does after encoding a prompt: the arena and the packed weights go, and the next
+// encode brings them back with bitwise the same result.
+TEST_F(ClipTextEncoderTest, Released_memory_comes_back_on_the_next_encode_with_the_same_result) {
+    auto encoder = std::make_shared<const ClipTextEncoder>(ClipTextEncoder::from_hf_weights(weights_));
+    backends::cpu::CpuBackend cpu(backends::cpu::CpuBackendOptions{.threads = 2, .isa = std::nullopt});
+    ClipTextEncoderRunner runner(encoder, cpu);
+    const core::Tensor& ids = reference_.require("sd1.te.input_ids");
+    const std::vector<float> first = runner.encode(ids, 1).to_f32();
+    const std::size_t packed = cpu.packed_weights().size();
+    EXPECT_GT(packed, 0u);
+    EXPECT_GT(runner.arena_bytes(), 0u);
+    runner.release_memory(false);
+    EXPECT_EQ(runner.arena_bytes(), 0u);
+    EXPECT_EQ(cpu.packed_weights().size(), packed);
+    runner.release_memory(true);
+    EXPECT_EQ(cpu.packed_weights().size(), 0u);
+    EXPECT_EQ(cpu.packed_weights().bytes(), 0u);
+    const std::vector<float> again = runner.encode(ids, 1).to_f32();
+    EXPECT_EQ(cpu.packed_weights().size(), packed);
+    ASSERT_EQ(again.size(), first.size());
+    EXPECT_EQ(std::memcmp(again.data(), first.data(), first.size() * sizeof(float)), 0);
 }
 
 TEST_F(ClipTextEncoderTest, Fewer_tokens_and_one_prompt_give_the_leading_rows_of_the_full_run) {

@@ -160,7 +160,10 @@ TEST_F(VaeTest, Mis_shaped_weight_is_refused_naming_the_tensor_and_both_shapes) 
 // while it runs, its input, the normalized copy of that input (256 MiB) and the 128-channel shortcut
 // (128 MiB) are alive together: 640 MiB. Every other step needs less (up.1's upsample: 256 MiB of nearest
 // 2x output plus its conv's 256 MiB). stable-diffusion.cpp's decoder asks for about 1.6 GB here.
-TEST(VaeFullSize, Sd15_decoder_plan_at_512x512_stays_under_700_MiB) {
+// 512 MiB: what the 2x upsample and its convolution (256 + 256 MiB) and the first full-resolution res block
+// (its input normalized in place, shortcut and conv1 output: 256 + 128 + 128 MiB) need; 640 MiB before
+// group norms could write over their input.
+TEST(VaeFullSize, Sd15_decoder_plan_at_512x512_needs_at_most_512_MiB_with_norms_in_place) {
     const auto shapes = nd::testing::fixtures_dir() / "sd15_original_tensor_shapes.json";
     ND_SKIP_IF_FIXTURE_MISSING(shapes);
     const model_files::WeightSet weights =
@@ -178,8 +181,17 @@ TEST(VaeFullSize, Sd15_decoder_plan_at_512x512_stays_under_700_MiB) {
         "SD 1.5 VAE decoder at 512x512: plan peak %.1f MiB (lower bound %.1f MiB, unshared %.1f MiB)\n",
         static_cast<double>(plan.peak_bytes()) / kMiB, static_cast<double>(plan.lower_bound_bytes()) / kMiB,
         static_cast<double>(plan.total_bytes()) / kMiB);
-    EXPECT_LT(plan.peak_bytes(), static_cast<std::uint64_t>(700 * kMiB));
+    EXPECT_LE(plan.peak_bytes(), static_cast<std::uint64_t>(512 * kMiB));
     EXPECT_GE(plan.peak_bytes(), plan.lower_bound_bytes());
+    // The widening block's input dies at norm1, which writes over it.
+    const core::Graph& g = plan.graph();
+    bool norm1_in_place = false;
+    for (const core::Step& step : plan.steps()) {
+        if (g.node(step.value).name == "vae.decoder.up.0.block.0.norm1") {
+            norm1_in_place = step.in_place_of.valid();
+        }
+    }
+    EXPECT_TRUE(norm1_in_place) << plan.describe();
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -383,6 +384,19 @@ TEST_F(StableDiffusionTest, Cancel_mid_run_stops_and_the_instance_then_matches_a
     StableDiffusion fresh = make_pipeline();
     const std::vector<Image> expected = fresh.generate(request, {});
     EXPECT_EQ(after[0].rgb, expected[0].rgb);
+}
+
+// Between stages and after a request the pipeline frees the arenas and the text encoder's packed weights;
+// the next request makes them again and must give bitwise the same float image.
+TEST_F(StableDiffusionTest, A_second_request_after_memory_is_released_gives_bitwise_the_same_image) {
+    StableDiffusion sd = make_pipeline();
+    const GenerationRequest request = small_request();
+    const std::vector<FloatImage> first = sd.generate_float(request, {});
+    const std::vector<FloatImage> second = sd.generate_float(request, {});
+    ASSERT_EQ(first.size(), 1u);
+    ASSERT_EQ(second.size(), 1u);
+    ASSERT_EQ(first[0].rgb.size(), second[0].rgb.size());
+    EXPECT_EQ(std::memcmp(first[0].rgb.data(), second[0].rgb.data(), first[0].rgb.size() * sizeof(float)), 0);
 }
 
 TEST_F(StableDiffusionTest, Strength_typed_as_0_7_runs_7_of_10_steps_as_diffusers_does) {

@@ -552,6 +552,11 @@ void CpuBackend::upload_weights(const core::Plan& plan, int device) {
     packed_.add(plan, device, pool_, isa_);
 }
 
+void CpuBackend::release_weights(const core::Plan& plan, int device) {
+    std::lock_guard lock(submit_mutex_);
+    packed_.remove(plan, device);
+}
+
 Submission CpuBackend::submit(const core::Plan& plan, std::size_t first, std::size_t last, BackendBuffer& arena) {
     std::byte* const base = arena.host_data();
     if (base == nullptr || arena.size() < plan.peak_bytes()) {

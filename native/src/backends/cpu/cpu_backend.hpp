@@ -41,6 +41,8 @@ public:
     // (packed_weight_cache.hpp); later runs, of this plan or another sharing the weights, reuse them. Steps run
     // without it (submit() alone) pack their weights on every call instead, with the same results.
     void upload_weights(const core::Plan& plan, int device) override;
+    // Drops the packed copies of the plan's weights (another plan reading the same weights packs them again).
+    void release_weights(const core::Plan& plan, int device) override;
     // Runs the steps before returning; one submission at a time (others wait their turn).
     Submission submit(const core::Plan& plan, std::size_t first, std::size_t last, BackendBuffer& arena) override;
 

@@ -39,6 +39,28 @@ bool gemm_weight_type(nd_dtype t) {
            (core::dtype_is_quantized(t) && t != ND_DTYPE_Q8_K);
 }
 
+// The weights (constant bases) that the linear and convolution steps of `plan` on `device` read:
+// fn(view of the weight, its base node).
+template <typename Fn>
+void for_each_gemm_weight(const core::Plan& plan, int device, Fn fn) {
+    const core::Graph& graph = plan.graph();
+    for (const core::Step& step : plan.steps()) {
+        if (step.device != device) {
+            continue;
+        }
+        const core::Node& node = graph.node(step.value);
+        if ((node.op != core::OpKind::Linear && node.op != core::OpKind::Conv2d) || node.inputs.size() < 2) {
+            continue;
+        }
+        const core::ValueId id = node.inputs[1];
+        const core::Node& base = graph.node(graph.node(id).base);
+        if (base.op != core::OpKind::Weight || !base.constant.defined()) {
+            continue;
+        }
+        fn(plan.view(id, nullptr), base);
+    }
+}
+
 } // namespace
 
 PackedWeightCache::Key PackedWeightCache::key_of(const core::TensorView& weight) {
@@ -64,26 +86,12 @@ PackedWeightCache::Key PackedWeightCache::key_of(const core::TensorView& weight)
 }
 
 void PackedWeightCache::add(const core::Plan& plan, int device, core::ThreadPool& pool, Isa isa) {
-    const core::Graph& graph = plan.graph();
-    for (const core::Step& step : plan.steps()) {
-        if (step.device != device) {
-            continue;
-        }
-        const core::Node& node = graph.node(step.value);
-        if ((node.op != core::OpKind::Linear && node.op != core::OpKind::Conv2d) || node.inputs.size() < 2) {
-            continue;
-        }
-        const core::ValueId id = node.inputs[1];
-        const core::Node& base = graph.node(graph.node(id).base);
-        if (base.op != core::OpKind::Weight || !base.constant.defined()) {
-            continue;
-        }
-        const core::TensorView view = plan.view(id, nullptr);
+    for_each_gemm_weight(plan, device, [&](const core::TensorView& view, const core::Node& base) {
         const Key key = key_of(view);
         if (key.data == nullptr || key.row_stride < 0 || !gemm_weight_type(key.type) ||
             key.k % static_cast<std::int64_t>(core::dtype_block_elements(key.type)) != 0 ||
             entries_.contains(key)) {
-            continue;
+            return;
         }
         Entry entry;
         entry.storage = base.constant.storage();
@@ -93,7 +101,17 @@ void PackedWeightCache::add(const core::Plan& plan, int device, core::ThreadPool
                       static_cast<std::uint64_t>(key.row_stride * (key.n - 1)) +
                           core::dtype_row_bytes(key.type, static_cast<std::uint64_t>(key.k)));
         entries_.emplace(key, std::move(entry));
-    }
+    });
+}
+
+void PackedWeightCache::remove(const core::Plan& plan, int device) {
+    for_each_gemm_weight(plan, device, [&](const core::TensorView& view, const core::Node&) {
+        const auto it = entries_.find(key_of(view));
+        if (it != entries_.end()) {
+            bytes_ -= it->second.weights.bytes();
+            entries_.erase(it);
+        }
+    });
 }
 
 const PrepackedWeights* PackedWeightCache::find(const core::TensorView& weight) const {

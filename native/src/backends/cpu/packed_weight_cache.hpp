@@ -27,6 +27,8 @@ public:
     // Packs the weights of the linear and convolution steps of `plan` placed on `device` that are not packed
     // yet, for `isa`'s kernels.
     void add(const core::Plan& plan, int device, core::ThreadPool& pool, Isa isa);
+    // Drops the packed copies of those weights; their mapped pages, if released, are read again when used.
+    void remove(const core::Plan& plan, int device);
 
     // The packed copy of the weight matrix a linear layer (rank 2, [n, k]) or a convolution (rank 4 or rank-2
     // rows) reads through `weight`, or nullptr.

@@ -154,6 +154,26 @@ TEST(PackedWeightCache, A_plan_sharing_the_weights_reuses_their_packed_copies) {
     EXPECT_EQ(backend.packed_weights().bytes(), bytes);
 }
 
+TEST(PackedWeightCache, Released_weights_are_packed_again_by_the_next_run_with_the_same_results) {
+    CpuBackend backend(CpuBackendOptions{2, {}});
+    Model m = small_model(owned_weight);
+    const core::Plan plan = plan_for(m.graph, backend);
+    const Tensor x = Tensor::from_f32(Shape{2, 32, 6, 5}, random_values(2 * 32 * 30, 3));
+    Executor executor(backend);
+    const std::vector<float> before = executor.run(plan, {x})[0].to_f32();
+    const std::uint64_t bytes = backend.packed_weights().bytes();
+    EXPECT_EQ(backend.packed_weights().size(), 4u);
+    backend.release_weights(plan, 0);
+    EXPECT_EQ(backend.packed_weights().size(), 0u);
+    EXPECT_EQ(backend.packed_weights().bytes(), 0u);
+    backend.release_weights(plan, 0); // nothing left to release
+    const std::vector<float> after = executor.run(plan, {x})[0].to_f32();
+    EXPECT_EQ(backend.packed_weights().size(), 4u);
+    EXPECT_EQ(backend.packed_weights().bytes(), bytes);
+    ASSERT_EQ(after.size(), before.size());
+    EXPECT_EQ(std::memcmp(after.data(), before.data(), before.size() * sizeof(float)), 0);
+}
+
 // Weights in a mapped file: after packing, their pages are handed back to the kernel, which must change
 // nothing they read (the next read pages them in again).
 TEST(PackedWeightCache, Mapped_weights_read_the_same_after_their_pages_are_released) {

@@ -12,7 +12,7 @@ namespace NativeDiffusion.Hosting;
 /// </remarks>
 public interface IDiffusionModelRegistry
 {
-    /// <summary>The configured model names, in configuration order.</summary>
+    /// <summary>The configured model names, in the order configuration lists them.</summary>
     IReadOnlyList<string> Names { get; }
 
     /// <summary>The model used when none is named (<see cref="NativeDiffusionOptions.DefaultModel"/>, or the only one); null if none.</summary>

@@ -3,6 +3,7 @@ namespace NativeDiffusion.Hosting;
 /// <summary>
 /// The models an app uses, by name: what <c>services.AddNativeDiffusion(configuration)</c>
 /// binds from configuration (by default the section <see cref="DefaultSectionName"/>) and checks when the host starts.
+/// These option classes have setters, not <c>init</c>, because the configuration binder (source-generated) sets them.
 /// </summary>
 /// <example>
 /// <code language="json">
@@ -18,19 +19,19 @@ namespace NativeDiffusion.Hosting;
 /// }
 /// </code>
 /// </example>
-public sealed record NativeDiffusionOptions
+public sealed class NativeDiffusionOptions
 {
     /// <summary>The configuration section read by default: <c>NativeDiffusion</c>.</summary>
     public const string DefaultSectionName = "NativeDiffusion";
 
     /// <summary>The models by name (names compare ignoring case, as configuration keys do).</summary>
-    public Dictionary<string, DiffusionModelOptions> Models { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+    public Dictionary<string, DiffusionModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// The model that the unkeyed <c>IImageGenerator</c> uses; null: the only model when there is one (with several,
     /// the unkeyed generator needs <c>ImageGenerationOptions.ModelId</c>).
     /// </summary>
-    public string? DefaultModel { get; init; }
+    public string? DefaultModel { get; set; }
 
     /// <summary>The name of the model used when none is named: <see cref="DefaultModel"/>, else the only model, else null.</summary>
     internal string? ResolveDefaultModel() => DefaultModel ?? (Models.Count == 1 ? Models.Keys.First() : null);

@@ -7,23 +7,26 @@ namespace NativeDiffusion.Hosting;
 /// model and the field as a configuration path (<c>NativeDiffusion:Models:sd15:Path</c>) and says what is wrong.
 /// Files are checked to exist; whether they hold a model is known only when it loads.
 /// </summary>
+/// <param name="sectionPath">The configuration path of the options (<c>NativeDiffusion</c>); empty when bound from the root.</param>
 internal sealed class NativeDiffusionOptionsValidator(string sectionPath) : IValidateOptions<NativeDiffusionOptions>
 {
+    private readonly string _prefix = sectionPath.Length == 0 ? string.Empty : sectionPath + ":";
+
     public ValidateOptionsResult Validate(string? name, NativeDiffusionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
         if (options.Models.Count == 0)
         {
-            failures.Add($"{sectionPath}:Models lists no model: add at least one, e.g. {sectionPath}:Models:sd15:Path.");
+            failures.Add($"{_prefix}Models lists no model: add at least one, e.g. {_prefix}Models:sd15:Path.");
         }
 
         foreach (var (modelName, model) in options.Models)
         {
-            var at = $"{sectionPath}:Models:{modelName}";
+            var at = $"{_prefix}Models:{modelName}";
             if (string.IsNullOrWhiteSpace(modelName))
             {
-                failures.Add($"{sectionPath}:Models has a model with an empty name.");
+                failures.Add($"{_prefix}Models has a model with an empty name.");
             }
 
             if (model is null)
@@ -37,7 +40,7 @@ internal sealed class NativeDiffusionOptionsValidator(string sectionPath) : IVal
 
         if (options.DefaultModel is { } defaultModel && !options.Models.ContainsKey(defaultModel))
         {
-            failures.Add($"{sectionPath}:DefaultModel is '{defaultModel}', which is not one of the models ({string.Join(", ", options.Models.Keys)}).");
+            failures.Add($"{_prefix}DefaultModel is '{defaultModel}', which is not one of the models ({string.Join(", ", options.Models.Keys)}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -22,7 +22,7 @@ public static class NativeDiffusionServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var sectionPath = configuration is IConfigurationSection section ? section.Path : NativeDiffusionOptions.DefaultSectionName;
+        var sectionPath = configuration is IConfigurationSection section ? section.Path : string.Empty;
         services.AddOptions<NativeDiffusionOptions>().Bind(configuration);
         return AddCore(services, sectionPath);
     }

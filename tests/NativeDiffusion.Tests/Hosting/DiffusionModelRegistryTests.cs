@@ -114,4 +114,25 @@ public sealed class DiffusionModelRegistryTests
 
         await Assert.ThrowsAsync<ObjectDisposedException>(() => registry.GetAsync("tiny").AsTask());
     }
+
+    [Fact]
+    public async Task Models_configured_in_code_are_validated_when_the_registry_is_first_resolved()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddNativeDiffusion(options =>
+        {
+            options.Models["tiny"] = new DiffusionModelOptions
+            {
+                Path = TinySd1.Checkpoint,
+                TokenizerPath = TinySd1.Tokenizer,
+                Defaults = new GenerationDefaults { Width = 64, Height = 64, Steps = 1, Seed = 3 },
+            };
+            options.Models["bad"] = new DiffusionModelOptions { Path = TinySd1.Checkpoint, Defaults = new GenerationDefaults { Steps = 0 } };
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var e = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => provider.GetRequiredService<IDiffusionModelRegistry>());
+
+        Assert.Equal("NativeDiffusion:Models:bad:Defaults:Steps: Steps must be 1 to 1000.", Assert.Single(e.Failures));
+    }
 }

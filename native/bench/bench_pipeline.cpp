@@ -3,10 +3,12 @@
 // decode seconds (as counters) from the pipeline's own progress reports. One iteration: it takes minutes.
 //
 //   artifacts/cmake/dev/native/tools/nd_make_random_model
-//       --shapes ../shared/fixtures/sd15_original_tensor_shapes.json --out artifacts/models/sd15-random-f16.safetensors
-//   artifacts/cmake/dev/native/bench/nd_bench --benchmark_filter=BM_pipeline --benchmark_min_time=1x
+//       --shapes ../shared/fixtures/sd15_original_tensor_shapes.json --out
+//       artifacts/models/sd15-random-f16.safetensors
+//   artifacts/cmake/dev/native/bench/nd_bench --benchmark_filter=BM_pipeline
 //
-// The model path may be given with ND_BENCH_SD15_MODEL; the tokenizer comes from ../shared/fixtures/tokenizer.
+// The model path may be given with ND_BENCH_SD15_MODEL; the tokenizer comes from
+// ../shared/fixtures/tokenizer.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -32,7 +34,8 @@ std::filesystem::path model_path() {
 void BM_pipeline_sd15_512_two_steps(benchmark::State& state) {
     const std::filesystem::path path = model_path();
     if (!std::filesystem::is_regular_file(path)) {
-        state.SkipWithError(("no model at " + path.string() + ": make one with nd_make_random_model").c_str());
+        state.SkipWithError(
+            ("no model at " + path.string() + ": make one with nd_make_random_model").c_str());
         return;
     }
     for (auto _ : state) {
@@ -41,7 +44,8 @@ void BM_pipeline_sd15_512_two_steps(benchmark::State& state) {
         options.path = path;
         options.tokenizer_directory = testing::fixtures_dir() / "tokenizer";
         pipeline::StableDiffusion sd(model_files::load_model_files(options), pipeline::PipelineOptions{2});
-        const double load = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
+        const double load =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
 
         pipeline::GenerationRequest request;
         request.prompt = "a photo of an astronaut riding a horse on mars";
@@ -65,7 +69,8 @@ void BM_pipeline_sd15_512_two_steps(benchmark::State& state) {
         };
         const auto started = std::chrono::steady_clock::now();
         benchmark::DoNotOptimize(sd.generate(request, hooks));
-        state.counters["total_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        state.counters["total_s"] =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         state.counters["load_s"] = load;
         state.counters["text_s"] = text;
         state.counters["decode_s"] = decode;

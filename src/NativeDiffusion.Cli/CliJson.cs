@@ -36,7 +36,26 @@ internal sealed record InspectReport(
     string? Filter,
     int MatchingTensorCount,
     IReadOnlyList<DtypeReport> TotalsByDtype,
-    IReadOnlyList<TensorReport> Tensors);
+    IReadOnlyList<TensorReport> Tensors,
+    ModelReport? Model,
+    string? ModelError);
+
+/// <summary>What the engine recognised in a model (part of <c>nd inspect --json</c>).</summary>
+internal sealed record ModelReport(
+    string Family,
+    string Layout,
+    string Prediction,
+    string PredictionSource,
+    IReadOnlyList<string> Components,
+    string TokenizerSource,
+    long TensorCount,
+    long WeightBytes,
+    IReadOnlyList<DtypeReport> TotalsByDtype);
+
+/// <summary>What <c>nd generate --json</c> prints.</summary>
+internal sealed record GenerateReport(string Model, string Parameters, double Seconds, IReadOnlyList<GeneratedImageReport> Images);
+
+internal sealed record GeneratedImageReport(string Path, long Seed, int Width, int Height);
 
 internal sealed record DtypeReport(string Dtype, int TensorCount, long ElementCount, long ByteCount);
 
@@ -45,6 +64,7 @@ internal sealed record TensorReport(string Name, string Dtype, IReadOnlyList<lon
 /// <summary>Source-generated JSON metadata for the reports (no reflection, trimming- and AOT-safe).</summary>
 [JsonSerializable(typeof(InfoReport))]
 [JsonSerializable(typeof(InspectReport))]
+[JsonSerializable(typeof(GenerateReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
     /// <summary>Indented camelCase JSON that keeps non-ASCII characters readable.</summary>

@@ -14,4 +14,7 @@ internal static class ExitCodes
 
     /// <summary>The command line itself is wrong: an unknown command or option, a missing argument, a bad value.</summary>
     public const int Usage = 2;
+
+    /// <summary>The command was cancelled (Ctrl+C) and stopped cleanly: 128 + SIGINT, as shells report it.</summary>
+    public const int Cancelled = 130;
 }

@@ -45,6 +45,8 @@ internal static class NdCommandLine
         var root = new RootCommand("nd: the NativeDiffusion command-line tool.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(TokenizerCommand.Create());
         return root;
     }
@@ -55,12 +57,15 @@ internal static class NdCommandLine
         switch (exception)
         {
             case NativeDiffusionException or NativeLibraryNotFoundException or IncompatibleNativeLibraryException
-                or IOException or UnauthorizedAccessException:
+                or IOException or UnauthorizedAccessException or InvalidDataException or NotSupportedException:
                 error.WriteLine($"nd: error: {exception.Message}");
                 return ExitCodes.Failure;
             case OperationCanceledException:
                 error.WriteLine("nd: cancelled");
-                return ExitCodes.Failure;
+                return ExitCodes.Cancelled;
+            case ArgumentException:
+                error.WriteLine($"nd: error: {exception.Message}");
+                return ExitCodes.Usage;
             default:
                 error.WriteLine($"nd: internal error ({exception.GetType().Name}): {exception.Message}");
                 return ExitCodes.Failure;

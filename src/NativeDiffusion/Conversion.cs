@@ -15,7 +15,7 @@ public sealed record ConvertOptions
     /// <summary>Checks every property; throws <see cref="ArgumentException"/> naming the first that is out of range.</summary>
     public void Validate()
     {
-        if (WeightType is { } type && !ModelLoadOptions.IsLoadableWeightType(type))
+        if (WeightType is { } type && !type.IsWeightType())
         {
             throw new ArgumentException(
                 $"WeightType {type} is not a weight type: use F32, F16, BF16 or a block-quantized type (Q8_0, Q5_0, Q4_0, Q4_K...), or null to keep the stored types.",

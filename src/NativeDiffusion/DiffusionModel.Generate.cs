@@ -188,7 +188,7 @@ public sealed partial class DiffusionModel
             }
 
             ThrowIfLoggingFailed();
-            var result = ReadImages(images, request, seed);
+            var result = ReadImages(images, request);
             if (_logger is not null)
             {
                 DiffusionModelLog.GenerationFinished(_logger, result.Count, clock.Elapsed.TotalSeconds);
@@ -212,7 +212,7 @@ public sealed partial class DiffusionModel
         throw new UnreachableException();
     }
 
-    private unsafe List<GeneratedImage> ReadImages(NdImagesHandle images, GenerationRequest request, long requestSeed)
+    private unsafe List<GeneratedImage> ReadImages(NdImagesHandle images, GenerationRequest request)
     {
         var count = (int)NativeMethods.nd_images_count(images);
         var result = new List<GeneratedImage>(count);
@@ -222,7 +222,8 @@ public sealed partial class DiffusionModel
             image.StructSize = (uint)sizeof(NdImage);
             NativeMethods.nd_images_get(images, (nuint)i, &image).ThrowIfFailed($"reading image {i}");
             var pixels = GenerationRun.CopyPixels(image);
-            var seed = image.Seed <= long.MaxValue ? (long)image.Seed : requestSeed + i;
+            // Seeds are at most GenerationRequest.MaxSeed + 63, so they fit.
+            var seed = checked((long)image.Seed);
             result.Add(GeneratedImage.FromOwnedBuffer((int)image.Width, (int)image.Height, pixels, CreateSettings(request, seed, (int)image.Width, (int)image.Height)));
         }
 

@@ -231,8 +231,8 @@ public sealed partial class DiffusionModel : IAsyncDisposable, IDisposable
         if (status == NdStatus.NotFound && forGeneration && nativeMessage.Contains("tokenizer", StringComparison.OrdinalIgnoreCase))
         {
             // The engine says where it looked; say what to set from .NET too.
-            nativeMessage += " From .NET, set ModelLoadOptions.TokenizerPath to a folder with vocab.json and merges.txt "
-                + "(nd: --tokenizer DIR), or convert the model to GGUF, which embeds the vocabulary.";
+            nativeMessage = nativeMessage.TrimEnd('.', ' ') + ". From .NET, set ModelLoadOptions.TokenizerPath to that folder "
+                + "(nd: --tokenizer DIR); GGUF files converted from a model with a tokenizer embed the vocabulary.";
         }
 
         throw new NativeDiffusionException((NativeErrorCode)(int)status, operation, nativeMessage);

@@ -23,9 +23,9 @@ public sealed record ModelInfo(
     long TensorCount,
     long WeightBytes)
 {
-    /// <summary>The name the web UI gives the model (<c>Model</c> in the infotext): the file name without its extension, or the folder's name.</summary>
+    /// <summary>The name the web UI gives the model (<c>Model</c> in the infotext): the file name without its extension, or a folder's name.</summary>
     public string Name =>
-        Directory.Exists(Path)
-            ? System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(Path))
-            : System.IO.Path.GetFileNameWithoutExtension(Path);
+        System.IO.Path.HasExtension(Path) && !Layout.Contains("folder", StringComparison.OrdinalIgnoreCase)
+            ? System.IO.Path.GetFileNameWithoutExtension(Path)
+            : System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(Path));
 }

@@ -44,7 +44,7 @@ public sealed record ModelLoadOptions
     /// <exception cref="ArgumentException">A property is out of range; <see cref="ArgumentException.ParamName"/> names it.</exception>
     public void Validate()
     {
-        if (WeightType is { } type && !IsLoadableWeightType(type))
+        if (WeightType is { } type && !type.IsWeightType())
         {
             throw new ArgumentException(
                 $"WeightType {type} is not a weight type: use F32, F16, BF16 or a block-quantized type (Q8_0, Q5_0, Q4_0, Q4_K...), or null to keep the stored types.",
@@ -74,9 +74,4 @@ public sealed record ModelLoadOptions
 
     /// <summary>The logger to use: <see cref="Logger"/>, else one from <see cref="LoggerFactory"/>, else none.</summary>
     internal ILogger? ResolveLogger() => Logger ?? LoggerFactory?.CreateLogger(NativeDiffusionLibrary.NativeLogCategory);
-
-    /// <summary>Whether weights can be converted to <paramref name="type"/> (by loading or <see cref="DiffusionModel.ConvertAsync"/>).</summary>
-    internal static bool IsLoadableWeightType(TensorDataType type) =>
-        type is TensorDataType.F32 or TensorDataType.F16 or TensorDataType.BF16
-        || (type.IsQuantized() && type != TensorDataType.Q8_K);
 }

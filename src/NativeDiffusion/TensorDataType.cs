@@ -125,6 +125,13 @@ public static class TensorDataTypeExtensions
         dtype is TensorDataType.F32 or TensorDataType.F16 or TensorDataType.BF16 or TensorDataType.F64
             or TensorDataType.F8E4M3 or TensorDataType.F8E5M2 || dtype.IsQuantized();
 
+    /// <summary>
+    /// Whether weights can be converted to the type, by <see cref="ModelLoadOptions.WeightType"/> or
+    /// <see cref="DiffusionModel.ConvertAsync"/>: F32, F16, BF16 and the block-quantized types but Q8_K (an activation format).
+    /// </summary>
+    public static bool IsWeightType(this TensorDataType dtype) =>
+        dtype is TensorDataType.F32 or TensorDataType.F16 or TensorDataType.BF16 || (dtype.IsQuantized() && dtype != TensorDataType.Q8_K);
+
     /// <summary>Whether the type is one of the GGML block-quantized formats (<c>Q8_0</c> ... <c>Q8_K</c>).</summary>
     public static bool IsQuantized(this TensorDataType dtype) => dtype is >= TensorDataType.Q8_0 and <= TensorDataType.Q8_K;
 

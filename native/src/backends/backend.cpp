@@ -246,11 +246,16 @@ std::vector<Tensor> Executor::run(const Plan& plan, std::span<const Tensor> inpu
         valid[at(base)] |= bit;
     };
 
-    // Runs of consecutive steps on one device, each submitted once its operands are there.
+    // Runs of consecutive steps on one device, each submitted once its operands are there; with an interrupt
+    // check, runs are cut every kStepsBetweenInterrupts steps so that a cancel is seen within a few ops.
+    const std::size_t longest_run = interrupt_ ? kStepsBetweenInterrupts : steps.size();
     for (std::size_t first = 0; first < steps.size();) {
+        if (interrupt_) {
+            interrupt_();
+        }
         const int device = steps[first].device;
         std::size_t last = first;
-        while (last < steps.size() && steps[last].device == device) {
+        while (last < steps.size() && steps[last].device == device && last - first < longest_run) {
             for (const ValueId operand : nodes[at(steps[last].value)].inputs) {
                 if (operand.valid() && plan.in_arena(operand)) {
                     ensure_on(nodes[at(operand)].base, device);

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -178,12 +179,21 @@ public:
     // Bytes copied between backends during the last run (0 when one backend runs everything).
     [[nodiscard]] std::uint64_t transferred_bytes() const noexcept { return transferred_bytes_; }
 
+    // Steps submitted between two calls of the interrupt check.
+    static constexpr std::size_t kStepsBetweenInterrupts = 8;
+
+    // While set, `check` is called before every kStepsBetweenInterrupts steps of a run; whatever it throws
+    // (a cancel) ends the run there and reaches the caller. Nothing outlives the interrupted run: the next run
+    // starts afresh. An empty function removes the check.
+    void set_interrupt(std::function<void()> check) { interrupt_ = std::move(check); }
+
 private:
     BackendBuffer& arena(int device, std::uint64_t bytes);
 
     std::vector<Backend*> backends_;
     std::vector<std::unique_ptr<BackendBuffer>> arenas_;
     std::uint64_t transferred_bytes_ = 0;
+    std::function<void()> interrupt_;
 };
 
 } // namespace nd::backends

@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/backend.hpp"
@@ -38,6 +39,9 @@ public:
                                   std::span<const core::Tensor> inputs);
 
     [[nodiscard]] std::size_t plan_count() const noexcept { return plans_.size(); }
+
+    // A check run every few ops while a plan runs; it may throw to stop (see Executor::set_interrupt).
+    void set_interrupt(std::function<void()> check) { executor_.set_interrupt(std::move(check)); }
 
 private:
     std::vector<backends::Backend*> backends_;

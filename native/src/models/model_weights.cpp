@@ -104,15 +104,17 @@ ConvWeights ModelWeights::conv(std::string_view name, std::int64_t out, std::int
     return w;
 }
 
-LinearWeights ModelWeights::conv1x1_as_linear(std::string_view name, std::int64_t out,
-                                              std::int64_t in) const {
+LinearWeights ModelWeights::conv1x1_as_linear(std::string_view name, std::int64_t out, std::int64_t in,
+                                              Bias bias) const {
     const std::string stem(name);
     const std::string weight_name = stem + ".weight";
     LinearWeights w;
     w.weight = get(weight_name).rank() == 2
                    ? get(weight_name, core::Shape{out, in})
                    : get(weight_name, core::Shape{out, in, 1, 1}).reshape(core::Shape{out, in});
-    w.bias = to_f32_tensor(get(stem + ".bias", core::Shape{out}), full_name(stem + ".bias"));
+    if (bias == Bias::Required || has(stem + ".bias")) {
+        w.bias = to_f32_tensor(get(stem + ".bias", core::Shape{out}), full_name(stem + ".bias"));
+    }
     return w;
 }
 

@@ -1,6 +1,7 @@
 // A model's view of its weights: names under one prefix, each looked up with the shape the model expects.
+// The one weight reader of every model builder (clip_text_encoder, unet, vae).
 //
-// Model builders (clip_text_encoder, vae) read every hyperparameter from tensor shapes, so the first
+// Model builders read every hyperparameter from tensor shapes, so the first
 // weight of a block fixes a width and the rest are checked against it here, when the model is made: a
 // missing or mis-shaped tensor is refused with its full name before any graph exists, and the graph's own
 // shape checks are only a second line. The small structs below are the operands of one layer each; a
@@ -11,7 +12,9 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "core/error.hpp"
 #include "core/graph.hpp"
 #include "core/tensor.hpp"
 #include "model_files/weight_set.hpp"
@@ -39,6 +42,9 @@ struct NormWeights {
     core::Tensor weight;
     core::Tensor bias;
 };
+
+// Whether a linear layer must have a bias (attention's q/k/v projections carry none in SD checkpoints).
+enum class Bias { Required, Optional };
 
 class ModelWeights {
 public:
@@ -69,9 +75,10 @@ public:
     // [out]; out < 0 takes the output width from the weight.
     [[nodiscard]] ConvWeights conv(std::string_view name, std::int64_t out, std::int64_t in,
                                    int kernel) const;
-    // A 1x1 convolution read as a linear layer (attention projections stored as [out, in, 1, 1]).
-    [[nodiscard]] LinearWeights conv1x1_as_linear(std::string_view name, std::int64_t out,
-                                                  std::int64_t in) const;
+    // A linear layer stored as [out, in] or as a 1x1 convolution [out, in, 1, 1] (SD 1.x's attention and
+    // transformer projections), read as [out, in]; with Bias::Optional a missing bias stays undefined.
+    [[nodiscard]] LinearWeights conv1x1_as_linear(std::string_view name, std::int64_t out, std::int64_t in,
+                                                  Bias bias = Bias::Required) const;
     // The input width of convolution `name` with this kernel (from dimension 1 of its weight).
     [[nodiscard]] std::int64_t conv_in_channels(std::string_view name, int kernel) const;
 
@@ -79,6 +86,17 @@ private:
     const model_files::WeightSet* set_;
     std::string prefix_;
 };
+
+// Runs `read` (weight lookups for one node of a graph) and puts `node` in front of any error's message, so a
+// missing or mis-shaped weight is reported with the layer that needed it ("resblock 'input_blocks.4.0': ...").
+template <typename Read>
+auto read_for(std::string_view node, Read&& read) -> decltype(read()) {
+    try {
+        return std::forward<Read>(read)();
+    } catch (const core::Error& error) {
+        throw core::with_context(error, node);
+    }
+}
 
 // An F32 copy of a float vector (bias, embedding), or the tensor itself when it is already F32. Throws
 // Error(ND_STATUS_UNSUPPORTED) naming `name` for a block-quantized dtype.

@@ -1,10 +1,11 @@
 #include "models/unet.hpp"
 
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "core/error.hpp"
-#include "models/graph_weights.hpp"
+#include "models/model_weights.hpp"
 #include "models/unet_blocks.hpp"
 
 namespace nd::models {
@@ -14,7 +15,7 @@ namespace {
 using core::ValueId;
 
 ValueId run_layer(UNetLayerContext& c, const UNetLayer& layer, ValueId h, const std::vector<ValueId>& skips) {
-    core::Graph& g = c.weights.graph();
+    core::Graph& g = c.graph;
     switch (layer.kind) {
     case UNetLayerKind::ResBlock: return resblock(c, layer, h);
     case UNetLayerKind::Transformer: return spatial_transformer(c, layer, h);
@@ -35,6 +36,11 @@ ValueId run_layer(UNetLayerContext& c, const UNetLayer& layer, ValueId h, const 
     core::throw_invalid_format("unet layer '{}': a bare convolution where none belongs", layer.name);
 }
 
+// The runner's key for the plan of one size.
+std::string plan_key(const UNetShape& shape) {
+    return core::format("[{}, {}, {}, {}]", shape.batch, shape.height, shape.width, shape.context_tokens);
+}
+
 } // namespace
 
 core::Graph build_unet_graph(const UNetArchitecture& a, const model_files::WeightSet& weights, const UNetShape& shape,
@@ -52,7 +58,7 @@ core::Graph build_unet_graph(const UNetArchitecture& a, const model_files::Weigh
                           shape.height, shape.width, shape.context_tokens);
     }
     core::Graph g;
-    GraphWeights w(weights, g, std::string(prefix));
+    const ModelWeights w(weights, std::string(prefix));
     const ValueId x = g.input("x", ND_DTYPE_F32, core::Shape{shape.batch, a.in_channels, shape.height, shape.width});
     const ValueId t = g.input("timesteps", ND_DTYPE_F32, core::Shape{shape.batch});
     const ValueId context =
@@ -65,24 +71,22 @@ core::Graph build_unet_graph(const UNetArchitecture& a, const model_files::Weigh
     tp.flip_sin_to_cos = true;
     tp.downscale_freq_shift = 0.0f;
     ValueId emb = g.timestep_embedding(t, tp, "time_embed.sinusoidal");
-    emb = g.linear(emb, w.get("time_embed.0.weight", {a.time_embed_dim, a.model_channels}, "time_embed"),
-                   w.bias_f32("time_embed.0.bias", a.time_embed_dim, "time_embed"), "time_embed.0");
+    const LinearWeights time_0 =
+        read_for("time_embed", [&] { return w.linear("time_embed.0", a.time_embed_dim, a.model_channels); });
+    const LinearWeights time_2 =
+        read_for("time_embed", [&] { return w.linear("time_embed.2", a.time_embed_dim, a.time_embed_dim); });
+    emb = add_linear(g, emb, time_0, "time_embed.0");
     emb = g.silu(emb, "time_embed.1");
-    emb = g.linear(emb, w.get("time_embed.2.weight", {a.time_embed_dim, a.time_embed_dim}, "time_embed"),
-                   w.bias_f32("time_embed.2.bias", a.time_embed_dim, "time_embed"), "time_embed.2");
+    emb = add_linear(g, emb, time_2, "time_embed.2");
     emb = g.silu(emb, "time_embed.silu");
 
-    UNetLayerContext c{w, emb, context, options.heads, options.head_channels, options.groups};
+    UNetLayerContext c{w, g, emb, context, options.heads, options.head_channels, options.groups};
 
     // Down: every input block's output is kept for the output block that mirrors it.
     std::vector<ValueId> skips;
-    core::Conv2dParams stem;
-    stem.pad_h = 1;
-    stem.pad_w = 1;
-    const std::string stem_node = "stem convolution 'input_blocks.0.0'";
-    const ValueId stem_w = w.conv_kernel("input_blocks.0.0.weight", a.model_channels, a.in_channels, 3, stem_node, stem);
-    ValueId h = g.conv2d(x, stem_w, w.get("input_blocks.0.0.bias", {a.model_channels}, stem_node), stem,
-                         "input_blocks.0.0");
+    const ConvWeights stem = read_for("stem convolution 'input_blocks.0.0'",
+                                      [&] { return w.conv("input_blocks.0.0", a.model_channels, a.in_channels, 3); });
+    ValueId h = add_conv(g, x, stem, 1, 1, "input_blocks.0.0");
     skips.push_back(h);
     for (std::size_t b = 1; b < a.input_blocks.size(); ++b) {
         for (const UNetLayer& layer : a.input_blocks[b].layers) {
@@ -108,30 +112,24 @@ core::Graph build_unet_graph(const UNetArchitecture& a, const model_files::Weigh
     np.eps = 1e-5f;
     np.fused_silu = true;
     const std::int64_t final_channels = g.shape(h)[1];
-    h = g.group_norm(h, w.get("out.0.weight", {final_channels}, "output norm 'out.0'"),
-                     w.get("out.0.bias", {final_channels}, "output norm 'out.0'"), np, "out.0");
-    core::Conv2dParams op;
-    op.pad_h = 1;
-    op.pad_w = 1;
-    const std::string out_node = "output convolution 'out.2'";
-    const ValueId out_w = w.conv_kernel("out.2.weight", a.out_channels, final_channels, 3, out_node, op);
-    const ValueId eps = g.conv2d(h, out_w, w.get("out.2.bias", {a.out_channels}, out_node), op, "out.2");
+    const NormWeights out_norm = read_for("output norm 'out.0'", [&] { return w.norm("out.0", final_channels); });
+    h = add_group_norm(g, h, out_norm, np, "out.0");
+    const ConvWeights out_conv = read_for("output convolution 'out.2'",
+                                          [&] { return w.conv("out.2", a.out_channels, final_channels, 3); });
+    const ValueId eps = add_conv(g, h, out_conv, 1, 1, "out.2");
     g.mark_output(eps);
     return g;
 }
 
 UNet::UNet(model_files::WeightSet weights, backends::Backend& backend, UNetOptions options)
-    : weights_(std::move(weights)), backend_(backend), options_(options),
-      architecture_(infer_unet_architecture(weights_)), executor_(backend) {}
+    : weights_(std::move(weights)), options_(options), architecture_(infer_unet_architecture(weights_)),
+      runner_(backend) {}
 
-const core::Plan& UNet::plan(const UNetShape& shape) {
-    auto found = plans_.find(shape);
-    if (found == plans_.end()) {
-        core::Plan plan = backends::plan_for(build_unet_graph(architecture_, weights_, shape, options_), backend_);
-        found = plans_.emplace(shape, std::move(plan)).first;
-    }
-    return found->second;
+GraphRunner::Builder UNet::builder(const UNetShape& shape) const {
+    return [this, shape] { return build_unet_graph(architecture_, weights_, shape, options_); };
 }
+
+const core::Plan& UNet::plan(const UNetShape& shape) { return runner_.plan(plan_key(shape), builder(shape)); }
 
 core::Tensor UNet::eps(const core::Tensor& x, const core::Tensor& timesteps, const core::Tensor& context) {
     const UNetArchitecture& a = architecture_;
@@ -149,8 +147,9 @@ core::Tensor UNet::eps(const core::Tensor& x, const core::Tensor& timesteps, con
         core::throw_error(ND_STATUS_INVALID_ARGUMENT, "unet: context must be F32 [{}, tokens, {}], got {}", batch,
                           a.context_dim, context.layout().to_string());
     }
-    const core::Plan& p = plan(UNetShape{batch, x.dim(2), x.dim(3), context.dim(1)});
-    std::vector<core::Tensor> out = executor_.run(p, {x, timesteps, context});
+    const UNetShape shape{batch, x.dim(2), x.dim(3), context.dim(1)};
+    const core::Tensor inputs[] = {x, timesteps, context};
+    std::vector<core::Tensor> out = runner_.run(plan_key(shape), builder(shape), inputs);
     return std::move(out.front());
 }
 

@@ -2,20 +2,22 @@
 // layouts) as an engine graph: the noise prediction eps(x, t, context).
 //
 // build_unet_graph() describes one evaluation for fixed sizes (batch, latent height and width, context
-// tokens); UNet keeps one plan per size and reruns it through a backends::Executor, so a denoising loop pays
+// tokens); UNet keeps one plan per size in a models::GraphRunner and reruns it, so a denoising loop pays
 // for building and planning once. Weights are used as stored (F32, F16, BF16, block-quantized), never copied,
 // except linear biases stored in half precision, which become F32 (a few kilobytes per layer).
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <string_view>
+#include <utility>
 
 #include "backends/backend.hpp"
 #include "core/graph.hpp"
 #include "core/planner.hpp"
 #include "core/tensor.hpp"
 #include "model_files/weight_set.hpp"
+#include "models/graph_runner.hpp"
 #include "models/unet_architecture.hpp"
 
 namespace nd::models {
@@ -65,13 +67,16 @@ public:
 
     [[nodiscard]] const UNetArchitecture& architecture() const noexcept { return architecture_; }
 
+    // A check run every few ops of an evaluation; it may throw to stop it (a cancel).
+    void set_interrupt(std::function<void()> check) { runner_.set_interrupt(std::move(check)); }
+
 private:
+    [[nodiscard]] GraphRunner::Builder builder(const UNetShape& shape) const;
+
     model_files::WeightSet weights_;
-    backends::Backend& backend_;
     UNetOptions options_;
     UNetArchitecture architecture_;
-    backends::Executor executor_;
-    std::map<UNetShape, core::Plan> plans_;
+    GraphRunner runner_;
 };
 
 } // namespace nd::models

@@ -20,14 +20,8 @@ std::string node_name(const UNetLayer& layer, const char* kind) {
 
 ValueId conv(UNetLayerContext& c, const std::string& name, std::int64_t in, std::int64_t out, int k, int stride,
              ValueId x, const std::string& node) {
-    core::Conv2dParams params;
-    params.stride_h = stride;
-    params.stride_w = stride;
-    params.pad_h = k / 2;
-    params.pad_w = k / 2;
-    const ValueId w = c.weights.conv_kernel(name + ".weight", out, in, k, node, params);
-    const ValueId b = c.weights.get(name + ".bias", {out}, node);
-    return c.weights.graph().conv2d(x, w, b, params, name);
+    const ConvWeights w = read_for(node, [&] { return c.weights.conv(name, out, in, k); });
+    return add_conv(c.graph, x, w, stride, k / 2, name);
 }
 
 ValueId group_norm(UNetLayerContext& c, const std::string& name, std::int64_t channels, float eps, bool silu,
@@ -36,32 +30,27 @@ ValueId group_norm(UNetLayerContext& c, const std::string& name, std::int64_t ch
     params.groups = c.groups;
     params.eps = eps;
     params.fused_silu = silu;
-    const ValueId w = c.weights.get(name + ".weight", {channels}, node);
-    const ValueId b = c.weights.get(name + ".bias", {channels}, node);
-    return c.weights.graph().group_norm(x, w, b, params, name);
+    const NormWeights w = read_for(node, [&] { return c.weights.norm(name, channels); });
+    return add_group_norm(c.graph, x, w, params, name);
 }
 
 ValueId layer_norm(UNetLayerContext& c, const std::string& name, std::int64_t channels, ValueId x,
                    const std::string& node) {
-    core::LayerNormParams params;
-    params.eps = kLayerNormEps;
-    const ValueId w = c.weights.get(name + ".weight", {channels}, node);
-    const ValueId b = c.weights.get(name + ".bias", {channels}, node);
-    return c.weights.graph().layer_norm(x, w, b, params, name);
+    const NormWeights w = read_for(node, [&] { return c.weights.norm(name, channels); });
+    return add_layer_norm(c.graph, x, w, kLayerNormEps, name);
 }
 
 // A linear layer whose bias is optional (attention's q/k/v carry none in SD checkpoints).
 ValueId linear(UNetLayerContext& c, const std::string& name, std::int64_t in, std::int64_t out, ValueId x,
                const std::string& node) {
-    const ValueId w = c.weights.matrix(name + ".weight", out, in, node);
-    const ValueId b = c.weights.has(name + ".bias") ? c.weights.bias_f32(name + ".bias", out, node) : ValueId{};
-    return c.weights.graph().linear(x, w, b, name);
+    const LinearWeights w = read_for(node, [&] { return c.weights.conv1x1_as_linear(name, out, in, Bias::Optional); });
+    return add_linear(c.graph, x, w, name);
 }
 
 // Multi-head attention of x [B, T, C] over kv [B, S, kv_dim]; q, k, v and the output are [B, T, C].
 ValueId attention(UNetLayerContext& c, const std::string& name, std::int64_t channels, ValueId x, ValueId kv,
                   std::int64_t kv_dim, const std::string& node) {
-    core::Graph& g = c.weights.graph();
+    core::Graph& g = c.graph;
     const std::int64_t heads = c.head_channels > 0 ? channels / c.head_channels : c.heads;
     if (heads <= 0 || channels % heads != 0) {
         core::throw_invalid_format("{}: {} channels do not split into {} heads", node, channels, heads);
@@ -84,7 +73,7 @@ ValueId attention(UNetLayerContext& c, const std::string& name, std::int64_t cha
 }
 
 ValueId transformer_block(UNetLayerContext& c, const UNetLayer& layer, const std::string& name, ValueId x) {
-    core::Graph& g = c.weights.graph();
+    core::Graph& g = c.graph;
     const std::string node = "transformer block '" + name + "'";
     const std::int64_t ch = layer.in_channels;
     ValueId n = layer_norm(c, name + ".norm1", ch, x, node);
@@ -101,7 +90,7 @@ ValueId transformer_block(UNetLayerContext& c, const UNetLayer& layer, const std
 } // namespace
 
 ValueId resblock(UNetLayerContext& c, const UNetLayer& layer, ValueId x) {
-    core::Graph& g = c.weights.graph();
+    core::Graph& g = c.graph;
     const std::string node = node_name(layer, "resblock");
     const std::string& p = layer.name;
     const std::int64_t in = layer.in_channels;
@@ -119,7 +108,7 @@ ValueId resblock(UNetLayerContext& c, const UNetLayer& layer, ValueId x) {
 }
 
 ValueId spatial_transformer(UNetLayerContext& c, const UNetLayer& layer, ValueId x) {
-    core::Graph& g = c.weights.graph();
+    core::Graph& g = c.graph;
     const std::string node = node_name(layer, "spatial transformer");
     const std::string& p = layer.name;
     const core::Shape s = g.shape(x);
@@ -143,7 +132,7 @@ ValueId downsample(UNetLayerContext& c, const UNetLayer& layer, ValueId x) {
 }
 
 ValueId upsample(UNetLayerContext& c, const UNetLayer& layer, ValueId x, std::int64_t out_h, std::int64_t out_w) {
-    core::Graph& g = c.weights.graph();
+    core::Graph& g = c.graph;
     const std::string node = node_name(layer, "upsample");
     ValueId u = g.upsample_nearest2x(x, layer.name + ".nearest2x");
     const core::Shape s = g.shape(u);

@@ -8,14 +8,15 @@
 #include <cstdint>
 
 #include "core/graph.hpp"
-#include "models/graph_weights.hpp"
+#include "models/model_weights.hpp"
 #include "models/unet_architecture.hpp"
 
 namespace nd::models {
 
 // What every layer of one UNet graph shares.
 struct UNetLayerContext {
-    GraphWeights& weights;
+    const ModelWeights& weights; // under the UNet's prefix
+    core::Graph& graph;
     core::ValueId time_embedding; // silu(time MLP output) [B, time_embed_dim]: each ResBlock projects it
     core::ValueId context;        // [B, tokens, context_dim]: what cross-attention attends to
     int heads = 8;                // heads per attention when head_channels is 0 (SD 1.x)

@@ -1,7 +1,9 @@
 // Runs a Vae: decode latents to images, encode images to the posterior; one planned graph per input shape.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <utility>
 
 #include "backends/backend.hpp"
 #include "core/tensor.hpp"
@@ -29,6 +31,9 @@ public:
     std::uint64_t decoder_peak_bytes(const core::Shape& latent_shape);
 
     [[nodiscard]] const Vae& vae() const noexcept { return *vae_; }
+
+    // A check run every few ops of a decode or encode; it may throw to stop it (a cancel).
+    void set_interrupt(std::function<void()> check) { runner_.set_interrupt(std::move(check)); }
 
 private:
     std::shared_ptr<const Vae> vae_;

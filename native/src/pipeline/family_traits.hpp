@@ -18,8 +18,8 @@ enum class TextEncoderNaming {
 struct FamilyTraits {
     TextEncoderNaming naming = TextEncoderNaming::HuggingFace;
     std::string_view text_encoder_prefix;
-    int default_clip_skip = 1;  // SD 2.x conditions on the penultimate layer (through the final norm)
-    int pad_id = -1;            // chunk padding after EOS; -1: EOS itself (SD 1.x), 0 for OpenCLIP
+    int default_clip_skip = 1; // SD 2.x conditions on the penultimate layer (through the final norm)
+    int pad_id = -1;           // chunk padding after EOS; -1: EOS itself (SD 1.x), 0 for OpenCLIP
     models::UNetOptions unet;
     float vae_scaling_factor = 0.18215f;
 };

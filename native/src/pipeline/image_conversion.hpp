@@ -19,7 +19,8 @@ struct FloatImage {
     std::uint64_t seed = 0;
 };
 
-// RGB8 [H, W, 3] -> planar [3, H, W] in [-1, 1]. `rgb` must hold width * height * 3 bytes (the caller checks).
+// RGB8 [H, W, 3] -> planar [3, H, W] in [-1, 1]. `rgb` must hold width * height * 3 bytes (the caller
+// checks).
 std::vector<float> planar_from_rgb8(std::span<const std::uint8_t> rgb, int width, int height);
 
 // Planar [3, H, W] in [0, 1] (diffusers' tensor input) -> planar in [-1, 1].

@@ -39,7 +39,8 @@ std::vector<float> smooth_latents(int samples, int size) {
                 const float wx = fx - static_cast<float>(x0);
                 const float top = at(plane, y0, x0) * (1 - wx) + at(plane, y0, x0 + 1) * wx;
                 const float bottom = at(plane, y0 + 1, x0) * (1 - wx) + at(plane, y0 + 1, x0 + 1) * wx;
-                out[(static_cast<std::size_t>(plane) * static_cast<std::size_t>(size) + static_cast<std::size_t>(y)) *
+                out[(static_cast<std::size_t>(plane) * static_cast<std::size_t>(size) +
+                     static_cast<std::size_t>(y)) *
                         static_cast<std::size_t>(size) +
                     static_cast<std::size_t>(x)] = top * (1 - wy) + bottom * wy;
             }
@@ -81,7 +82,8 @@ std::array<double, kFeatures> solve(std::array<std::array<double, kFeatures>, kF
     std::array<double, kFeatures> x{};
     for (int i = 0; i < kFeatures; ++i) {
         const double diagonal = a[static_cast<std::size_t>(i)][static_cast<std::size_t>(i)];
-        x[static_cast<std::size_t>(i)] = std::fabs(diagonal) < 1e-12 ? 0.0 : b[static_cast<std::size_t>(i)] / diagonal;
+        x[static_cast<std::size_t>(i)] =
+            std::fabs(diagonal) < 1e-12 ? 0.0 : b[static_cast<std::size_t>(i)] / diagonal;
     }
     return x;
 }
@@ -96,7 +98,8 @@ LatentRgbMap fit_latent_rgb_map(const std::function<core::Tensor(const core::Ten
         decode(core::Tensor::from_f32(core::Shape{kSamples, 4, kSize, kSize}, latents)).contiguous();
     if (image.rank() != 4 || image.dim(0) != kSamples || image.dim(1) != 3 || image.dim(2) % kSize != 0 ||
         image.dim(2) != image.dim(3)) {
-        core::throw_error(ND_STATUS_INTERNAL_ERROR, "latent preview: the decoder gave {} for {} latents of {}x{}",
+        core::throw_error(ND_STATUS_INTERNAL_ERROR,
+                          "latent preview: the decoder gave {} for {} latents of {}x{}",
                           image.shape().to_string(), kSamples, kSize, kSize);
     }
     const auto factor = static_cast<std::size_t>(image.dim(2) / kSize);

@@ -42,23 +42,26 @@ ResolvedRequest resolve_request(const GenerationRequest& request, std::size_t fl
     check_side("width", request.width);
     check_side("height", request.height);
     if (request.steps < 1 || request.steps > kMaxSteps) {
-        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "steps must be in [1, {}], got {}", kMaxSteps, request.steps);
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "steps must be in [1, {}], got {}", kMaxSteps,
+                          request.steps);
     }
     if (!std::isfinite(request.cfg_scale) || request.cfg_scale < 0.0f || request.cfg_scale > kMaxCfgScale) {
         core::throw_error(ND_STATUS_INVALID_ARGUMENT, "cfg_scale must be a finite number in [0, {}], got {}",
                           kMaxCfgScale, request.cfg_scale);
     }
     if (request.batch_count < 1 || request.batch_count > kMaxBatchCount) {
-        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "batch_count must be in [1, {}], got {}", kMaxBatchCount,
-                          request.batch_count);
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "batch_count must be in [1, {}], got {}",
+                          kMaxBatchCount, request.batch_count);
     }
     if (request.clip_skip < 0) {
-        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "clip_skip must be 0 (the model's default) or a layer count "
-                                                      "from the end (1, 2, ...), got {}",
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT,
+                          "clip_skip must be 0 (the model's default) or a layer count "
+                          "from the end (1, 2, ...), got {}",
                           request.clip_skip);
     }
     if (request.preview_interval < 0) {
-        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "preview_interval must be 0 (no previews) or positive, got {}",
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT,
+                          "preview_interval must be 0 (no previews) or positive, got {}",
                           request.preview_interval);
     }
     if (request.noise != NoiseSource::Cpu && request.noise != NoiseSource::Cuda) {
@@ -71,10 +74,11 @@ ResolvedRequest resolve_request(const GenerationRequest& request, std::size_t fl
     resolved.schedule.steps = request.steps;
     resolved.schedule.sigma_schedule =
         parse_name("schedule", [&] { return sampling::parse_sigma_schedule(request.schedule); });
-    resolved.schedule.spacing =
-        request.timestep_spacing.empty()
-            ? default_spacing(*resolved.sampler)
-            : parse_name("timestep_spacing", [&] { return sampling::parse_timestep_spacing(request.timestep_spacing); });
+    resolved.schedule.spacing = request.timestep_spacing.empty()
+                                    ? default_spacing(*resolved.sampler)
+                                    : parse_name("timestep_spacing", [&] {
+                                          return sampling::parse_timestep_spacing(request.timestep_spacing);
+                                      });
     resolved.noise = request.noise == NoiseSource::Cuda ? sampling::NoiseSource::TorchCuda
                                                         : sampling::NoiseSource::TorchCpu;
 
@@ -88,21 +92,24 @@ ResolvedRequest resolve_request(const GenerationRequest& request, std::size_t fl
                               float_init_values);
         }
         if (float_init_values == 0 && request.init_image->size() != pixels * 3) {
-            core::throw_error(ND_STATUS_INVALID_ARGUMENT,
-                              "init_image must hold width x height x 3 = {} bytes for a {}x{} request, got {}",
-                              pixels * 3, request.width, request.height, request.init_image->size());
+            core::throw_error(
+                ND_STATUS_INVALID_ARGUMENT,
+                "init_image must hold width x height x 3 = {} bytes for a {}x{} request, got {}", pixels * 3,
+                request.width, request.height, request.init_image->size());
         }
         if (!std::isfinite(request.strength) || request.strength <= 0.0f || request.strength > 1.0f) {
-            core::throw_error(ND_STATUS_INVALID_ARGUMENT, "strength must be in (0, 1], got {}", request.strength);
+            core::throw_error(ND_STATUS_INVALID_ARGUMENT, "strength must be in (0, 1], got {}",
+                              request.strength);
         }
         // The float a caller passes for 0.7 is 0.69999998...; diffusers computes int(steps * 0.7) in double
         // from the decimal, so 10 steps at 0.7 run 7 steps there and would run 6 here. Rounding to six
         // decimals recovers the number as typed.
         resolved.strength = std::round(static_cast<double>(request.strength) * 1e6) / 1e6;
         if (sampling::img2img_start_step(request.steps, resolved.strength) >= request.steps) {
-            core::throw_error(ND_STATUS_INVALID_ARGUMENT,
-                              "strength {} with {} steps leaves no step to run (steps x strength must be at least 1)",
-                              request.strength, request.steps);
+            core::throw_error(
+                ND_STATUS_INVALID_ARGUMENT,
+                "strength {} with {} steps leaves no step to run (steps x strength must be at least 1)",
+                resolved.strength, request.steps);
         }
     }
     return resolved;

@@ -1,8 +1,9 @@
-// The path of one request (docs/architecture.md): validate -> text conditioning (prompt and negative prompt in
-// one encoder call) -> per image: a generator seeded seed + i, initial latents (txt2img) or the encoded,
+// The path of one request (docs/architecture.md): validate -> text conditioning (prompt and negative prompt
+// in one encoder call) -> per image: a generator seeded seed + i, initial latents (txt2img) or the encoded,
 // noised init image (img2img) -> the sampler, whose model callback runs the UNet on the guidance batch
 // [uncond, cond] and combines eps = uncond + cfg * (cond - uncond) -> latents / scaling factor -> VAE decoder
-// -> pixels. The draws from each image's generator follow diffusers' order exactly (see sampler_registry.hpp).
+// -> pixels. The draws from each image's generator follow diffusers' order exactly (see
+// sampler_registry.hpp).
 #include "pipeline/stable_diffusion.hpp"
 
 #include <chrono>
@@ -35,9 +36,9 @@ using Clock = std::chrono::steady_clock;
 
 text::ClipTokenizer make_tokenizer(const model_files::LoadedModelFiles& files) {
     if (!files.tokenizer) {
-        core::throw_error(ND_STATUS_NOT_FOUND, "{}", files.tokenizer_missing.empty()
-                                                         ? std::string("no tokenizer vocabulary was found")
-                                                         : files.tokenizer_missing);
+        core::throw_error(ND_STATUS_NOT_FOUND, "{}",
+                          files.tokenizer_missing.empty() ? std::string("no tokenizer vocabulary was found")
+                                                          : files.tokenizer_missing);
     }
     const model_files::TokenizerVocab& vocab = *files.tokenizer;
     try {
@@ -51,7 +52,7 @@ text::ClipTokenizer make_tokenizer(const model_files::LoadedModelFiles& files) {
 }
 
 std::shared_ptr<const models::ClipTextEncoder> make_text_encoder(const model_files::LoadedModelFiles& files,
-                                                                  const FamilyTraits& traits) {
+                                                                 const FamilyTraits& traits) {
     if (traits.naming == TextEncoderNaming::OpenClip) {
         return std::make_shared<const models::ClipTextEncoder>(
             models::ClipTextEncoder::from_open_clip_weights(files.weights, traits.text_encoder_prefix));
@@ -65,6 +66,29 @@ void check_cancel(const GenerationHooks& hooks) {
         core::throw_error(ND_STATUS_CANCELLED, "generation cancelled");
     }
 }
+
+// Cancel checks inside the long stages (one UNet evaluation, the VAE), for the duration of one request.
+class InterruptScope {
+public:
+    InterruptScope(models::UNet& unet, models::VaeRunner& vae, const GenerationHooks& hooks)
+        : unet_(unet), vae_(vae) {
+        if (hooks.cancel != nullptr) {
+            const auto check = [&hooks] { check_cancel(hooks); };
+            unet_.set_interrupt(check);
+            vae_.set_interrupt(check);
+        }
+    }
+    ~InterruptScope() {
+        unet_.set_interrupt({});
+        vae_.set_interrupt({});
+    }
+    InterruptScope(const InterruptScope&) = delete;
+    InterruptScope& operator=(const InterruptScope&) = delete;
+
+private:
+    models::UNet& unet_;
+    models::VaeRunner& vae_;
+};
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
@@ -87,9 +111,10 @@ struct StableDiffusion::Impl {
         if (traits.pad_id >= 0) {
             chunks.pad_id = traits.pad_id;
         }
-        text.emplace(make_tokenizer(files),
-                     std::make_unique<models::ClipTextEncoderRunner>(make_text_encoder(files, traits), backend),
-                     chunks);
+        text.emplace(
+            make_tokenizer(files),
+            std::make_unique<models::ClipTextEncoderRunner>(make_text_encoder(files, traits), backend),
+            chunks);
         unet.emplace(files.weights, backend, traits.unet);
         vae.emplace(std::make_shared<const models::Vae>(models::Vae::from_weights(files.weights)), backend);
     }
@@ -115,23 +140,36 @@ struct StableDiffusion::Impl {
     std::optional<TextConditioner> text;
     std::optional<models::UNet> unet;
     std::optional<models::VaeRunner> vae;
-    sampling::NoiseSchedule training; // SD's scaled-linear betas 0.00085..0.012 over 1000 steps
+    sampling::NoiseSchedule training;        // SD's scaled-linear betas 0.00085..0.012 over 1000 steps
     std::optional<LatentRgbMap> preview_map; // fitted at the first preview request
 };
 
-std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& request, const GenerationHooks& hooks,
+std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& request,
+                                                   const GenerationHooks& hooks,
                                                    std::span<const float> init_image_unit) {
     const Clock::time_point started = Clock::now();
     const ResolvedRequest resolved = resolve_request(request, init_image_unit.size());
+    const InterruptScope interrupts(*unet, *vae, hooks);
     const int layers = text->encoder().config().layers;
     const int clip_skip = request.clip_skip == 0 ? traits.default_clip_skip : request.clip_skip;
     if (clip_skip > layers) {
-        core::throw_error(ND_STATUS_INVALID_ARGUMENT, "clip_skip must be in [0, {}] for this text encoder, got {}",
-                          layers, request.clip_skip);
+        core::throw_error(ND_STATUS_INVALID_ARGUMENT,
+                          "clip_skip must be in [0, {}] for this text encoder, got {}", layers,
+                          request.clip_skip);
     }
     const sampling::SamplerInfo& sampler = *resolved.sampler;
-    const sampling::Schedule schedule = sampling::sampler_schedule(sampler, training, resolved.schedule);
-    const int start_step = resolved.img2img ? sampling::img2img_start_step(request.steps, resolved.strength) : 0;
+    const sampling::Schedule schedule = [&] {
+        try {
+            return sampling::sampler_schedule(sampler, training, resolved.schedule);
+        } catch (const core::Error& error) {
+            // A combination the sampler does not define (DDIM with Karras sigmas, LCM past 50 steps).
+            throw core::with_context(error, "sampler '" + request.sampler + "' with schedule '" +
+                                                request.schedule + "' and " + std::to_string(request.steps) +
+                                                " steps");
+        }
+    }();
+    const int start_step =
+        resolved.img2img ? sampling::img2img_start_step(request.steps, resolved.strength) : 0;
     const int steps_to_run = schedule.steps() - start_step;
     const bool guided = request.cfg_scale != 1.0f;
     const bool v_prediction = files.prediction.type == model_files::PredictionType::V;
@@ -154,7 +192,8 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
     // Text: [uncond, cond] as one context batch for the UNet.
     check_cancel(hooks);
     const Clock::time_point text_started = Clock::now();
-    const Conditioning conditioning = text->encode(request.prompt, request.negative_prompt, guided, clip_skip);
+    const Conditioning conditioning =
+        text->encode(request.prompt, request.negative_prompt, guided, clip_skip);
     const std::int64_t tokens = conditioning.cond.dim(1);
     const std::int64_t width = conditioning.cond.dim(2);
     const std::int64_t batch = guided ? 2 : 1;
@@ -183,12 +222,13 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
         const std::vector<float> planar =
             init_image_unit.empty() ? planar_from_rgb8(*request.init_image, request.width, request.height)
                                     : planar_from_unit(init_image_unit);
-        const models::VaePosteriorTensors posterior = vae->encode(
-            core::Tensor::from_f32(core::Shape{1, 3, request.height, request.width}, planar));
+        const models::VaePosteriorTensors posterior =
+            vae->encode(core::Tensor::from_f32(core::Shape{1, 3, request.height, request.width}, planar));
         init_mean = posterior.mean.to_f32();
         const std::vector<float> logvar = posterior.logvar.to_f32();
         if (init_mean.size() != latent_count || logvar.size() != latent_count) {
-            core::throw_error(ND_STATUS_INTERNAL_ERROR, "img2img: the VAE encoder gave {} latents, expected {}",
+            core::throw_error(ND_STATUS_INTERNAL_ERROR,
+                              "img2img: the VAE encoder gave {} latents, expected {}",
                               posterior.mean.shape().to_string(), latent_shape.to_string());
         }
         init_std.resize(latent_count);
@@ -224,8 +264,8 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
 
         // The model's current estimate of the clean latents, for previews.
         std::vector<float> denoised;
-        const sampling::EpsilonModel model = [&](std::span<const float> input, const sampling::ModelCall& call,
-                                                 std::span<float> eps) {
+        const sampling::EpsilonModel model = [&](std::span<const float> input,
+                                                 const sampling::ModelCall& call, std::span<float> eps) {
             check_cancel(hooks);
             core::Tensor x = core::Tensor::empty(ND_DTYPE_F32, core::Shape{batch, 4, latent_h, latent_w});
             for (std::int64_t b = 0; b < batch; ++b) {
@@ -272,9 +312,10 @@ std::vector<FloatImage> StableDiffusion::Impl::run(const GenerationRequest& requ
         check_cancel(hooks);
         const Clock::time_point decode_started = Clock::now();
         const core::Tensor decoded = decode(core::Tensor::from_f32(latent_shape, latents)).contiguous();
-        FloatImage result = float_image_from_planar(
-            std::span<const float>(decoded.data_as<const float>(), static_cast<std::size_t>(decoded.elements())),
-            request.width, request.height);
+        FloatImage result =
+            float_image_from_planar(std::span<const float>(decoded.data_as<const float>(),
+                                                           static_cast<std::size_t>(decoded.elements())),
+                                    request.width, request.height);
         result.seed = seeds[static_cast<std::size_t>(image)];
         images.push_back(std::move(result));
         report(Stage::Decoding, 1, 1, image, seconds_between(decode_started, Clock::now()));
@@ -287,7 +328,8 @@ StableDiffusion::StableDiffusion(model_files::LoadedModelFiles files, const Pipe
 
 StableDiffusion::~StableDiffusion() = default;
 
-std::vector<FloatImage> StableDiffusion::generate_float(const GenerationRequest& request, const GenerationHooks& hooks,
+std::vector<FloatImage> StableDiffusion::generate_float(const GenerationRequest& request,
+                                                        const GenerationHooks& hooks,
                                                         std::span<const float> init_image_unit) {
     return impl_->run(request, hooks, init_image_unit);
 }
@@ -305,6 +347,8 @@ std::vector<Image> StableDiffusion::generate(const GenerationRequest& request, c
     return images;
 }
 
-const model_files::LoadedModelFiles& StableDiffusion::files() const noexcept { return impl_->files; }
+const model_files::LoadedModelFiles& StableDiffusion::files() const noexcept {
+    return impl_->files;
+}
 
 } // namespace nd::pipeline

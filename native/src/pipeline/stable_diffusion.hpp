@@ -24,7 +24,8 @@ class StableDiffusion {
 public:
     // Builds the text encoder, UNet and VAE from `files` (their graphs are planned on first use). Throws
     // Error(ND_STATUS_UNSUPPORTED) for a family the pipeline does not run yet, Error(ND_STATUS_NOT_FOUND)
-    // (the message says how to provide one) when `files` has no tokenizer vocabulary.
+    // (the message says how to provide one) when `files` has no tokenizer vocabulary (its text is
+    // files.tokenizer_missing) or no VAE. Cheap: weights stay where they are; nothing is planned yet.
     StableDiffusion(model_files::LoadedModelFiles files, const PipelineOptions& options);
     ~StableDiffusion();
     StableDiffusion(const StableDiffusion&) = delete;
@@ -33,7 +34,16 @@ public:
     // Runs `request`. Throws Error(ND_STATUS_INVALID_ARGUMENT) naming the field for a bad request (size not
     // a multiple of 8, steps out of range, init image of the wrong size), Error(ND_STATUS_NOT_FOUND) for an
     // unknown sampler or schedule (listing the valid names), Error(ND_STATUS_CANCELLED) when hooks.cancel is
-    // set (checked between steps and inside long stages).
+    // set (checked between stages, before each UNet evaluation, after each step, and every few ops inside a
+    // UNet evaluation or a VAE pass, so a cancel takes effect within a fraction of a second).
+    //
+    // Hooks, all on the calling thread: progress once after text encoding (TextEncoding, step 1 of 1), per
+    // image Sampling step 0 before the first step and then after every step (`steps` is the number that run:
+    // fewer than request.steps in img2img), and Decoding (1 of 1) after each image is decoded;
+    // seconds_last_step is that step's or stage's time. Previews every preview_interval steps, at latent
+    // resolution (width / 8 x height / 8), of the model's current clean-image estimate; `step` is the
+    // progress step count. cfg_scale 1 runs the UNet on the prompt alone; any other value (below 1 too, as
+    // the web UIs do) runs [uncond, cond] as one batch.
     std::vector<Image> generate(const GenerationRequest& request, const GenerationHooks& hooks);
 
     // The same images before 8-bit rounding: [H, W, 3] in [0, 1], as diffusers' output_type="np" gives them

@@ -18,14 +18,19 @@ std::vector<PromptChunk> chunks_of(const text::ClipTokenizer& tokenizer, std::st
     try {
         return chunk_prompt(tokenizer, prompt, options).chunks;
     } catch (const core::Error& error) {
-        throw core::with_context(error, field);
+        // The parser and tokenizer say "prompt: ..."; name the field the text came from instead.
+        std::string_view message = error.message();
+        if (message.starts_with("prompt: ")) {
+            message.remove_prefix(8);
+        }
+        throw core::Error(error.status(), std::string(field) + ": " + std::string(message));
     }
 }
 
-// The embeddings of `chunks` (rows [chunk * 77 + token]) times their emphasis weights, in place. All weights 1
-// (a prompt without emphasis) leaves them untouched, so such prompts match diffusers bit for bit.
-void weight_chunks(std::span<float> embeddings, std::span<const PromptChunk> chunks, std::size_t tokens_per_chunk,
-                   std::size_t width) {
+// The embeddings of `chunks` (rows [chunk * 77 + token]) times their emphasis weights, in place. All weights
+// 1 (a prompt without emphasis) leaves them untouched, so such prompts match diffusers bit for bit.
+void weight_chunks(std::span<float> embeddings, std::span<const PromptChunk> chunks,
+                   std::size_t tokens_per_chunk, std::size_t width) {
     const std::vector<float> weights = concatenated_weights(chunks);
     if (std::all_of(weights.begin(), weights.end(), [](float w) { return w == 1.0F; })) {
         return;
@@ -35,12 +40,12 @@ void weight_chunks(std::span<float> embeddings, std::span<const PromptChunk> chu
 
 } // namespace
 
-TextConditioner::TextConditioner(text::ClipTokenizer tokenizer, std::unique_ptr<models::ClipTextEncoderRunner> encoder,
-                                 ChunkOptions chunks)
+TextConditioner::TextConditioner(text::ClipTokenizer tokenizer,
+                                 std::unique_ptr<models::ClipTextEncoderRunner> encoder, ChunkOptions chunks)
     : tokenizer_(std::move(tokenizer)), encoder_(std::move(encoder)), chunks_(chunks) {}
 
-Conditioning TextConditioner::encode(std::string_view prompt, std::string_view negative_prompt, bool with_uncond,
-                                     int clip_skip) {
+Conditioning TextConditioner::encode(std::string_view prompt, std::string_view negative_prompt,
+                                     bool with_uncond, int clip_skip) {
     std::vector<PromptChunk> cond = chunks_of(tokenizer_, prompt, chunks_, "prompt");
     std::vector<PromptChunk> uncond;
     if (with_uncond) {
@@ -51,8 +56,9 @@ Conditioning TextConditioner::encode(std::string_view prompt, std::string_view n
     const auto chunk_count = static_cast<std::int64_t>(cond.size());
     const std::int64_t width = encoder_->encoder().config().width;
     if (per_chunk > encoder_->encoder().config().positions) {
-        core::throw_error(ND_STATUS_INTERNAL_ERROR, "text encoder: chunks of {} tokens exceed its {} positions",
-                          per_chunk, encoder_->encoder().config().positions);
+        core::throw_error(ND_STATUS_INTERNAL_ERROR,
+                          "text encoder: chunks of {} tokens exceed its {} positions", per_chunk,
+                          encoder_->encoder().config().positions);
     }
 
     // One encoder call for every chunk of both prompts: rows [uncond chunks..., cond chunks...].
@@ -65,7 +71,8 @@ Conditioning TextConditioner::encode(std::string_view prompt, std::string_view n
 
     const std::int64_t tokens = chunk_count * per_chunk;
     const auto half_values = static_cast<std::size_t>(tokens * width);
-    const std::span<const float> all(hidden.data_as<const float>(), static_cast<std::size_t>(hidden.elements()));
+    const std::span<const float> all(hidden.data_as<const float>(),
+                                     static_cast<std::size_t>(hidden.elements()));
     const auto take = [&](std::size_t offset, std::span<const PromptChunk> chunks) {
         core::Tensor out = core::Tensor::empty(ND_DTYPE_F32, core::Shape{1, tokens, width});
         const std::span<float> values(out.data_as<float>(), half_values);

@@ -33,7 +33,8 @@ public:
     // The conditioning of `prompt` (and of `negative_prompt` when `with_uncond`). `clip_skip` >= 1 (1: the
     // last layer). Throws Error(ND_STATUS_INVALID_ARGUMENT) for malformed emphasis syntax or invalid UTF-8,
     // naming the prompt it was found in.
-    Conditioning encode(std::string_view prompt, std::string_view negative_prompt, bool with_uncond, int clip_skip);
+    Conditioning encode(std::string_view prompt, std::string_view negative_prompt, bool with_uncond,
+                        int clip_skip);
 
     [[nodiscard]] const text::ClipTokenizer& tokenizer() const noexcept { return tokenizer_; }
     [[nodiscard]] const models::ClipTextEncoder& encoder() const noexcept { return encoder_->encoder(); }

@@ -70,7 +70,7 @@ TEST(CpuBackend, Reports_host_memory_threads_and_the_chosen_isa) {
     const BackendCapabilities caps = backend.capabilities();
     EXPECT_EQ(caps.kind, ND_BACKEND_FLAGS_CPU);
     EXPECT_TRUE(caps.host_memory);
-    EXPECT_TRUE(caps.weights_in_place);
+    EXPECT_FALSE(caps.weights_in_place); // linear and convolution weights are packed by upload_weights
     EXPECT_FALSE(caps.asynchronous);
     EXPECT_EQ(caps.threads, 3);
     EXPECT_NE(caps.device.find("scalar"), std::string::npos);
@@ -336,6 +336,47 @@ TEST(CpuBackend, Executor_checks_inputs_and_reuses_its_arena_across_runs) {
             << e.what();
     }
     EXPECT_THROW((void)executor.run(plan, {}), core::Error);
+}
+
+TEST(CpuBackend, Executor_interrupt_is_checked_every_few_steps_and_can_stop_a_run) {
+    // A chain of 20 scales: 20 steps, so 3 checks (before steps 0, 8 and 16) when every run is whole.
+    Graph g;
+    ValueId v = g.input("x", ND_DTYPE_F32, {4});
+    for (int i = 0; i < 20; ++i) {
+        v = g.scale(v, 2.0f);
+    }
+    g.mark_output(v);
+    core::PlanOptions options;
+    options.in_place = false;
+    const core::Plan plan = plan_for(std::move(g), shared_backend(), options);
+    ASSERT_EQ(plan.steps().size(), 20u);
+    Executor executor(shared_backend());
+    const std::vector<float> values{1, 2, 3, 4};
+    const std::vector<float> expected{1 << 20, 2 << 20, 3 << 20, 4 << 20};
+    int checks = 0;
+    executor.set_interrupt([&] { ++checks; });
+    EXPECT_EQ(executor.run(plan, {Tensor::from_f32({4}, values)})[0].to_f32(), expected);
+    EXPECT_EQ(checks, 3);
+
+    // The second check throws: the run stops there, the error reaches the caller.
+    checks = 0;
+    executor.set_interrupt([&] {
+        if (++checks == 2) {
+            core::throw_error(ND_STATUS_CANCELLED, "stop");
+        }
+    });
+    try {
+        (void)executor.run(plan, {Tensor::from_f32({4}, values)});
+        ADD_FAILURE() << "no error";
+    } catch (const core::Error& e) {
+        EXPECT_EQ(e.status(), ND_STATUS_CANCELLED);
+    }
+    EXPECT_EQ(checks, 2);
+
+    // Without the check the next run is whole and right.
+    executor.set_interrupt({});
+    EXPECT_EQ(executor.run(plan, {Tensor::from_f32({4}, values)})[0].to_f32(), expected);
+    EXPECT_EQ(checks, 2);
 }
 
 // ------------------------------------------------------------------------------ SD-shaped blocks

@@ -34,7 +34,8 @@ TEST(FamilyTraits, Sdxl_is_refused_as_unsupported_naming_the_family) {
             FAIL() << "no error";
         } catch (const core::Error& error) {
             EXPECT_EQ(error.status(), ND_STATUS_UNSUPPORTED);
-            EXPECT_NE(std::string(error.message()).find(model_files::model_family_name(family)), std::string::npos)
+            EXPECT_NE(std::string(error.message()).find(model_files::model_family_name(family)),
+                      std::string::npos)
                 << error.message();
         }
     }

@@ -32,7 +32,8 @@ TEST(ImageConversion, Decoder_output_is_interleaved_clamped_and_rounded_half_to_
 }
 
 TEST(ImageConversion, Unit_range_tensors_map_to_minus_one_to_one) {
-    EXPECT_EQ(planar_from_unit(std::vector<float>{0.0f, 0.25f, 1.0f}), (std::vector<float>{-1.0f, -0.5f, 1.0f}));
+    EXPECT_EQ(planar_from_unit(std::vector<float>{0.0f, 0.25f, 1.0f}),
+              (std::vector<float>{-1.0f, -0.5f, 1.0f}));
 }
 
 } // namespace

@@ -34,7 +34,8 @@ core::Tensor linear_decoder(const LatentRgbMap& map, const core::Tensor& latents
 
 TEST(LatentPreview, Fit_recovers_the_map_of_a_linear_decoder) {
     LatentRgbMap truth;
-    truth.weight = {{{0.30f, 0.19f, 0.21f}, {0.19f, 0.29f, 0.17f}, {-0.16f, 0.18f, 0.26f}, {-0.18f, -0.27f, -0.47f}}};
+    truth.weight = {
+        {{0.30f, 0.19f, 0.21f}, {0.19f, 0.29f, 0.17f}, {-0.16f, 0.18f, 0.26f}, {-0.18f, -0.27f, -0.47f}}};
     truth.bias = {0.1f, -0.05f, 0.02f};
     const LatentRgbMap fitted =
         fit_latent_rgb_map([&](const core::Tensor& latents) { return linear_decoder(truth, latents); });

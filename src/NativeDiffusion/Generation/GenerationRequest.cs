@@ -132,15 +132,18 @@ public sealed record GenerationRequest
                 nameof(TimestepSpacing));
     }
 
-    /// <summary>The seed: 0 or more as given, or <see cref="RandomSeed"/> (-1, the default) for a random one.</summary>
+    /// <summary>The largest seed: a batch's seeds (seed + 63 at most) stay within a <see cref="long"/>.</summary>
+    public const long MaxSeed = long.MaxValue - MaxBatchCount;
+
+    /// <summary>The seed: 0 to <see cref="MaxSeed"/> as given, or <see cref="RandomSeed"/> (-1, the default) for a random one.</summary>
     public long Seed
     {
         get;
         init
         {
-            if (value < RandomSeed)
+            if (value is < RandomSeed or > MaxSeed)
             {
-                throw new ArgumentOutOfRangeException(nameof(Seed), value, "Seed must be 0 or more, or -1 for a random seed.");
+                throw new ArgumentOutOfRangeException(nameof(Seed), value, $"Seed must be 0 to {MaxSeed}, or -1 for a random seed.");
             }
 
             field = value;

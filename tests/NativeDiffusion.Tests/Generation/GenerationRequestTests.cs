@@ -20,6 +20,7 @@ public sealed class GenerationRequestTests
         { nameof(GenerationRequest.BatchCount), r => r with { BatchCount = 0 } },
         { nameof(GenerationRequest.BatchCount), r => r with { BatchCount = 65 } },
         { nameof(GenerationRequest.Seed), r => r with { Seed = -2 } },
+        { nameof(GenerationRequest.Seed), r => r with { Seed = long.MaxValue } },
         { nameof(GenerationRequest.ClipSkip), r => r with { ClipSkip = -1 } },
         { nameof(GenerationRequest.PreviewInterval), r => r with { PreviewInterval = -1 } },
         { nameof(GenerationRequest.Sampler), r => r with { Sampler = "euler_ancestral" } },

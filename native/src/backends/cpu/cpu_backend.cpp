@@ -109,6 +109,7 @@ struct StepContext {
     std::uint64_t scratch_bytes = 0;
     core::ThreadPool& pool;
     Isa isa;
+    const PackedWeightCache& packed;
 
     [[nodiscard]] const TensorView* optional(std::size_t i) const {
         return i < in.size() && in[i].data != nullptr ? &in[i] : nullptr;
@@ -174,6 +175,7 @@ void run_linear(const StepContext& c) {
     args.bias = bias != nullptr ? bias->as<const float>() : nullptr;
     args.c = c.out.as<float>();
     args.ldc = n;
+    args.prepacked = c.packed.find(w);
     matmul(args, c.pool, c.isa);
 }
 
@@ -355,7 +357,7 @@ void run_conv2d(const StepContext& c) {
     params.padding_w = p.pad_w;
     params.dilation_h = p.dilation_h;
     params.dilation_w = p.dilation_w;
-    ops::conv2d(c.in[0], c.in[1], or_empty(c.optional(2)), params, c.out, c.pool, c.isa);
+    ops::conv2d(c.in[0], c.in[1], or_empty(c.optional(2)), params, c.out, c.pool, c.isa, c.packed.find(c.in[1]));
 }
 
 void run_attention(const StepContext& c) {
@@ -501,7 +503,7 @@ BackendCapabilities CpuBackend::capabilities() const {
     caps.device = core::format("{} kernels, {} threads", isa_name(isa_), pool_.size());
     caps.host_memory = true;
     caps.asynchronous = false;
-    caps.weights_in_place = true;
+    caps.weights_in_place = false; // matmul and convolution weights are packed into a copy (upload_weights)
     caps.memory_bytes = 0;
     caps.threads = pool_.size();
     return caps;
@@ -546,8 +548,8 @@ std::unique_ptr<BackendBuffer> CpuBackend::allocate(std::uint64_t bytes) {
 }
 
 void CpuBackend::upload_weights(const core::Plan& plan, int device) {
-    (void)plan;
-    (void)device;
+    std::lock_guard lock(submit_mutex_);
+    packed_.add(plan, device, pool_, isa_);
 }
 
 Submission CpuBackend::submit(const core::Plan& plan, std::size_t first, std::size_t last, BackendBuffer& arena) {
@@ -572,7 +574,7 @@ Submission CpuBackend::submit(const core::Plan& plan, std::size_t first, std::si
                 core::throw_error(ND_STATUS_UNSUPPORTED, "the cpu backend has no kernel for {} yet",
                                   graph.describe(step.value));
             }
-            StepContext context{graph, node, {}, plan.view(step.value, base), nullptr, 0, pool_, isa_};
+            StepContext context{graph, node, {}, plan.view(step.value, base), nullptr, 0, pool_, isa_, packed_};
             context.in.reserve(node.inputs.size());
             for (const ValueId operand : node.inputs) {
                 context.in.push_back(operand.valid() ? plan.view(operand, base) : TensorView{});

@@ -15,6 +15,7 @@
 
 #include "backends/backend.hpp"
 #include "backends/cpu/isa.hpp"
+#include "backends/cpu/packed_weight_cache.hpp"
 #include "core/thread_pool.hpp"
 
 namespace nd::backends::cpu {
@@ -36,7 +37,9 @@ public:
     using Backend::supports;
     [[nodiscard]] std::uint64_t scratch_bytes(const core::Graph& graph, core::ValueId node) const override;
     std::unique_ptr<BackendBuffer> allocate(std::uint64_t bytes) override;
-    // Nothing to do: kernels read weights in place.
+    // Packs the weights of the plan's linear and convolution steps once, for this backend's kernels
+    // (packed_weight_cache.hpp); later runs, of this plan or another sharing the weights, reuse them. Steps run
+    // without it (submit() alone) pack their weights on every call instead, with the same results.
     void upload_weights(const core::Plan& plan, int device) override;
     // Runs the steps before returning; one submission at a time (others wait their turn).
     Submission submit(const core::Plan& plan, std::size_t first, std::size_t last, BackendBuffer& arena) override;
@@ -44,11 +47,14 @@ public:
     [[nodiscard]] Isa isa() const noexcept { return isa_; }
     [[nodiscard]] int threads() const noexcept { return pool_.size(); }
     [[nodiscard]] core::ThreadPool& pool() noexcept { return pool_; }
+    // Weights packed by upload_weights().
+    [[nodiscard]] const PackedWeightCache& packed_weights() const noexcept { return packed_; }
 
 private:
     Isa isa_;
     core::ThreadPool pool_;
-    std::mutex submit_mutex_;
+    std::mutex submit_mutex_; // also guards packed_
+    PackedWeightCache packed_;
 };
 
 } // namespace nd::backends::cpu

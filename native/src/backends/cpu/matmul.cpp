@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "backends/cpu/gemm/float_gemm.hpp"
+#include "backends/cpu/gemm/packed_weights.hpp"
+#include "backends/cpu/prepacked_weights.hpp"
 #include "backends/cpu/quant/quant_matmul.hpp"
 #include "backends/cpu/quant/quants.hpp"
 #include "core/dtype.hpp"
@@ -96,6 +98,30 @@ void matmul(const MatmulArgs& args, core::ThreadPool& pool, Isa isa) {
     check_args(args);
     if (!isa_supported(isa, cpu_features())) {
         core::throw_error(ND_STATUS_UNSUPPORTED, "matmul: this CPU cannot run the {} kernels", isa_name(isa));
+    }
+    if (args.prepacked != nullptr) {
+        const PrepackedWeights& p = *args.prepacked;
+        if (p.empty() || p.type() != args.w_type || p.n() != args.n || p.k() != args.k || p.isa() != isa) {
+            core::throw_error(ND_STATUS_INVALID_ARGUMENT,
+                              "matmul: the prepacked weights ({} n={} k={}, {} kernels) are not those of this call "
+                              "({} n={} k={}, {} kernels)",
+                              core::dtype_name(p.type()), p.n(), p.k(), isa_name(p.isa()),
+                              core::dtype_name(args.w_type), args.n, args.k, isa_name(isa));
+        }
+        if (!p.quantized().empty()) {
+            quant::matmul_quantized_packed(args, p.quantized(), pool);
+            return;
+        }
+        gemm::PackedMatmulArgs pa;
+        pa.m = args.m;
+        pa.a = args.a;
+        pa.lda = args.lda;
+        pa.bias = args.bias;
+        pa.c = args.c;
+        pa.ldc = args.ldc;
+        pa.accumulate = args.accumulate;
+        gemm::matmul_packed(pa, p.floats(), pool);
+        return;
     }
     if (core::dtype_is_quantized(args.w_type)) {
         quant::matmul_quantized(args, pool, isa);

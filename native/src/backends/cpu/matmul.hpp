@@ -17,6 +17,8 @@
 
 namespace nd::backends::cpu {
 
+class PrepackedWeights;
+
 struct MatmulArgs {
     std::int64_t m = 0;
     std::int64_t n = 0;
@@ -30,6 +32,9 @@ struct MatmulArgs {
     float* c = nullptr;
     std::int64_t ldc = 0;          // elements between rows of C (>= n)
     bool accumulate = false;       // C += A·Wᵀ instead of C = A·Wᵀ (bias is still added once)
+    // W packed once (prepacked_weights.hpp): read instead of w, with the same result bit for bit. Its type, n,
+    // k and ISA must be those of this call.
+    const PrepackedWeights* prepacked = nullptr;
 };
 
 // Runs the best variant for `isa` (which must be supported by this CPU). Throws nd::core::Error on

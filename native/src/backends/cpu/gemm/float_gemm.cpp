@@ -154,8 +154,10 @@ const FloatKernel& float_kernel(Isa isa) noexcept {
     }
 }
 
-void multiply_panels(const Operands& op, std::int64_t j0, std::int64_t cols, const float* panels,
+void multiply_panels(const Operands& op, std::int64_t j0, std::int64_t cols, Panels panels,
                      const FloatKernel& kernel, core::ThreadPool& pool, const PanelPacker* packer) {
+    const auto element_bytes = static_cast<std::int64_t>(core::dtype_size(panels.type));
+    const auto* panel_bytes = static_cast<const std::byte*>(panels.data);
     const std::int64_t mr = kernel.mr;
     const std::int64_t nr = kernel.nr;
     const Plan plan = plan_tasks(ceil_div(op.m, mr), ceil_div(cols, nr), pool.size());
@@ -202,7 +204,8 @@ void multiply_panels(const Operands& op, std::int64_t j0, std::int64_t cols, con
                 }
                 const std::int64_t col = j0 + p * nr;
                 t.nr = static_cast<int>(std::min(nr, j0 + cols - col));
-                t.panel = panels + p * op.k * nr + k0 * nr;
+                t.panel = panel_bytes + (p * op.k + k0) * nr * element_bytes;
+                t.panel_type = panels.type;
                 t.bias = first && op.bias != nullptr ? op.bias + col : nullptr;
                 for (std::int64_t i = 0; i < rows; i += mr) {
                     t.mr = static_cast<int>(std::min(mr, rows - i));
@@ -238,7 +241,8 @@ void float_matmul(const MatmulArgs& args, core::ThreadPool& pool, Isa isa) {
         const std::int64_t count = std::min(slab_panels, panels - s);
         const PanelPacker packer(args, kernel, s, count, k_chunks(args.k), slab.data());
         const std::int64_t j0 = s * nr;
-        multiply_panels(op, j0, std::min(args.n - j0, count * nr), slab.data(), kernel, pool, &packer);
+        multiply_panels(op, j0, std::min(args.n - j0, count * nr), Panels{slab.data(), ND_DTYPE_F32}, kernel, pool,
+                        &packer);
     }
 }
 

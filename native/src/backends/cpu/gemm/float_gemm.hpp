@@ -12,6 +12,7 @@
 #include "backends/cpu/isa.hpp"
 #include "backends/cpu/matmul.hpp"
 #include "core/thread_pool.hpp"
+#include "native_diffusion.h"
 
 namespace nd::backends::cpu::gemm {
 
@@ -37,10 +38,16 @@ struct Operands {
 // Packs the panels of unpacked weights on first use (float_gemm.cpp).
 class PanelPacker;
 
+// Packed weight panels: k * nr elements each, F32 or 16-bit F16/BF16 (see kernels.hpp).
+struct Panels {
+    const void* data = nullptr;
+    nd_dtype type = ND_DTYPE_F32;
+};
+
 // Computes columns [j0, j0 + cols) of C from `panels`, the packed weight panels of those columns
-// (panel p covers columns j0 + p * nr ..., k * nr floats, see kernels.hpp). With a packer, the panels are
-// packed by the tasks that first need them; without, they must be packed already.
-void multiply_panels(const Operands& op, std::int64_t j0, std::int64_t cols, const float* panels,
+// (panel p covers columns j0 + p * nr ..., see kernels.hpp). With a packer, the (F32) panels are packed by
+// the tasks that first need them; without, they must be packed already.
+void multiply_panels(const Operands& op, std::int64_t j0, std::int64_t cols, Panels panels,
                      const FloatKernel& kernel, core::ThreadPool& pool, const PanelPacker* packer = nullptr);
 
 // Floats on a 64-byte boundary (panels are read with aligned loads), uninitialised.

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "backends/cpu/gemm/kernels.hpp"
@@ -26,8 +27,24 @@ __m256i first_lanes(int count) noexcept {
 
 // ---------------------------------------------------------------------------------------------- microkernel
 
-template <int R>
+// 8 panel elements of type P from p as F32 (16-byte aligned for 16-bit panels).
+template <nd_dtype P>
+[[gnu::always_inline]] inline __m256 load_panel(const void* p) noexcept {
+    if constexpr (P == ND_DTYPE_F32) {
+        return _mm256_load_ps(static_cast<const float*>(p));
+    } else {
+        const __m128i h = _mm_load_si128(static_cast<const __m128i*>(p));
+        if constexpr (P == ND_DTYPE_F16) {
+            return _mm256_cvtph_ps(h);
+        } else {
+            return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+        }
+    }
+}
+
+template <int R, nd_dtype P>
 void tile(const TileArgs& t) {
+    using Element = std::conditional_t<P == ND_DTYPE_F32, float, std::uint16_t>;
     __m256 acc[R][2];
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
@@ -35,10 +52,10 @@ void tile(const TileArgs& t) {
         acc[i][1] = _mm256_setzero_ps();
     }
     const float* a = t.a;
-    const float* p = t.panel;
+    const auto* p = static_cast<const Element*>(t.panel);
     for (std::int64_t k = 0; k < t.kc; ++k, a += kMr, p += kNr) {
-        const __m256 w0 = _mm256_load_ps(p);
-        const __m256 w1 = _mm256_load_ps(p + 8);
+        const __m256 w0 = load_panel<P>(p);
+        const __m256 w1 = load_panel<P>(p + 8);
 #pragma GCC unroll 8
         for (int i = 0; i < R; ++i) {
             const __m256 x = _mm256_broadcast_ss(a + i);
@@ -69,15 +86,19 @@ void tile(const TileArgs& t) {
     }
 }
 
-template <int... R>
+template <nd_dtype P, int... R>
 void tile_rows(const TileArgs& t, std::integer_sequence<int, R...>) {
     using Fn = void (*)(const TileArgs&);
-    static constexpr Fn table[] = {tile<R + 1>...};
+    static constexpr Fn table[] = {tile<R + 1, P>...};
     table[t.mr - 1](t);
 }
 
 void tile_any(const TileArgs& t) {
-    tile_rows(t, std::make_integer_sequence<int, kMr>{});
+    switch (t.panel_type) {
+    case ND_DTYPE_F16: tile_rows<ND_DTYPE_F16>(t, std::make_integer_sequence<int, kMr>{}); break;
+    case ND_DTYPE_BF16: tile_rows<ND_DTYPE_BF16>(t, std::make_integer_sequence<int, kMr>{}); break;
+    default: tile_rows<ND_DTYPE_F32>(t, std::make_integer_sequence<int, kMr>{}); break;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------- packing
@@ -135,14 +156,28 @@ __m256 load_tail(const std::byte* row, std::int64_t k0, int count) noexcept {
     return load8<T>(buffer, 0);
 }
 
-template <nd_dtype T>
-void pack_panel_t(const std::byte* w, std::int64_t w_row_stride, int rows, std::int64_t k, float* panel) {
+// Stores 8 panel values (read from weights of type T, so exact in T) as Out: F32, or T's own 16 bits.
+template <nd_dtype T, typename Out>
+[[gnu::always_inline]] inline void store_panel(Out* out, __m256 v) noexcept {
+    if constexpr (std::is_same_v<Out, float>) {
+        _mm256_store_ps(out, v);
+    } else if constexpr (T == ND_DTYPE_F16) {
+        _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    } else { // the top halves, packed (values < 2^16, so the unsigned saturation changes nothing)
+        const __m256i top = _mm256_srli_epi32(_mm256_castps_si256(v), 16);
+        _mm_store_si128(reinterpret_cast<__m128i*>(out),
+                        _mm_packus_epi32(_mm256_castsi256_si128(top), _mm256_extracti128_si256(top, 1)));
+    }
+}
+
+template <nd_dtype T, typename Out>
+void pack_panel_t(const std::byte* w, std::int64_t w_row_stride, int rows, std::int64_t k, Out* panel) {
     for (int g = 0; g < kNr / 8; ++g) {
         const int group_rows = rows - 8 * g < 0 ? 0 : rows - 8 * g > 8 ? 8 : rows - 8 * g;
-        float* out = panel + 8 * g;
+        Out* out = panel + 8 * g;
         if (group_rows == 0) {
             for (std::int64_t kk = 0; kk < k; ++kk) {
-                _mm256_store_ps(out + kk * kNr, _mm256_setzero_ps());
+                store_panel<T>(out + kk * kNr, _mm256_setzero_ps());
             }
             continue;
         }
@@ -158,7 +193,7 @@ void pack_panel_t(const std::byte* w, std::int64_t w_row_stride, int rows, std::
                 transpose8(r);
 #pragma GCC unroll 8
                 for (int j = 0; j < 8; ++j) {
-                    _mm256_store_ps(out + (k0 + j) * kNr, r[j]);
+                    store_panel<T>(out + (k0 + j) * kNr, r[j]);
                 }
             }
         }
@@ -176,7 +211,7 @@ void pack_panel_t(const std::byte* w, std::int64_t w_row_stride, int rows, std::
             }
             transpose8(r);
             for (int j = 0; j < count; ++j) {
-                _mm256_store_ps(out + (k0 + j) * kNr, r[j]);
+                store_panel<T>(out + (k0 + j) * kNr, r[j]);
             }
         }
     }
@@ -188,6 +223,15 @@ void pack_panel(const std::byte* w, nd_dtype w_type, std::int64_t w_row_stride, 
     case ND_DTYPE_F16: pack_panel_t<ND_DTYPE_F16>(w, w_row_stride, rows, k, panel); break;
     case ND_DTYPE_BF16: pack_panel_t<ND_DTYPE_BF16>(w, w_row_stride, rows, k, panel); break;
     default: pack_panel_t<ND_DTYPE_F32>(w, w_row_stride, rows, k, panel); break;
+    }
+}
+
+void pack_panel_16(const std::byte* w, nd_dtype w_type, std::int64_t w_row_stride, int rows, std::int64_t k,
+                   std::uint16_t* panel) {
+    if (w_type == ND_DTYPE_F16) {
+        pack_panel_t<ND_DTYPE_F16>(w, w_row_stride, rows, k, panel);
+    } else {
+        pack_panel_t<ND_DTYPE_BF16>(w, w_row_stride, rows, k, panel);
     }
 }
 
@@ -226,7 +270,7 @@ void pack_a(const float* a, std::int64_t lda, std::int64_t rows, std::int64_t kc
 } // namespace
 
 const FloatKernel& float_kernel_avx2() noexcept {
-    static constexpr FloatKernel kernel{kMr, kNr, pack_panel, pack_a, tile_any};
+    static constexpr FloatKernel kernel{kMr, kNr, pack_panel, pack_panel_16, pack_a, tile_any};
     return kernel;
 }
 

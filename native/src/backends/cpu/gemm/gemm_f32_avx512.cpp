@@ -30,6 +30,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "backends/cpu/gemm/kernels.hpp"
@@ -48,9 +49,26 @@ __mmask16 first_lanes(int count) noexcept {
 
 // ---------------------------------------------------------------------------------------------- microkernel
 
-// R is the number of rows actually computed (1..kMr); the A micro-panel stride stays kMr.
-template <int R>
+// 16 panel elements of type P from p as F32 (p 32-byte aligned for 16-bit panels: 64 bytes per k).
+template <nd_dtype P>
+[[gnu::always_inline]] inline __m512 load_panel(const void* p) noexcept {
+    if constexpr (P == ND_DTYPE_F32) {
+        return _mm512_load_ps(p);
+    } else {
+        const __m256i h = _mm256_load_si256(static_cast<const __m256i*>(p));
+        if constexpr (P == ND_DTYPE_F16) {
+            return _mm512_cvtph_ps(h);
+        } else { // BF16: the high half of an F32
+            return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+        }
+    }
+}
+
+// R is the number of rows actually computed (1..kMr); the A micro-panel stride stays kMr. P is the panel's
+// element type: 16-bit panels cost two conversions per k against 28 FMAs, and halve the panel bytes read.
+template <int R, nd_dtype P>
 void tile(const TileArgs& t) {
+    using Element = std::conditional_t<P == ND_DTYPE_F32, float, std::uint16_t>;
     __m512 acc[R][kVectors];
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
@@ -67,12 +85,12 @@ void tile(const TileArgs& t) {
         _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc + t.nr - 1), _MM_HINT_T0);
     }
     const float* a = t.a;
-    const float* p = t.panel;
+    const auto* p = static_cast<const Element*>(t.panel);
     for (std::int64_t k = 0; k < t.kc; ++k, a += kMr, p += kNr) {
         __m512 w[kVectors];
 #pragma GCC unroll 4
         for (int v = 0; v < kVectors; ++v) {
-            w[v] = _mm512_load_ps(p + 16 * v);
+            w[v] = load_panel<P>(p + 16 * v);
         }
 #pragma GCC unroll 16
         for (int i = 0; i < R; ++i) {
@@ -106,16 +124,20 @@ void tile(const TileArgs& t) {
     }
 }
 
-template <int... R>
+template <nd_dtype P, int... R>
 void tile_rows(const TileArgs& t, std::integer_sequence<int, R...>) {
     // One instantiation per row count, so that every accumulator of every remainder tile stays in a register.
     using Fn = void (*)(const TileArgs&);
-    static constexpr Fn table[] = {tile<R + 1>...};
+    static constexpr Fn table[] = {tile<R + 1, P>...};
     table[t.mr - 1](t);
 }
 
 void tile_any(const TileArgs& t) {
-    tile_rows(t, std::make_integer_sequence<int, kMr>{});
+    switch (t.panel_type) {
+    case ND_DTYPE_F16: tile_rows<ND_DTYPE_F16>(t, std::make_integer_sequence<int, kMr>{}); break;
+    case ND_DTYPE_BF16: tile_rows<ND_DTYPE_BF16>(t, std::make_integer_sequence<int, kMr>{}); break;
+    default: tile_rows<ND_DTYPE_F32>(t, std::make_integer_sequence<int, kMr>{}); break;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------- packing
@@ -196,20 +218,33 @@ template <nd_dtype T>
     }
 }
 
-template <nd_dtype T>
-void pack_panel_t(const std::byte* w, std::int64_t w_row_stride, int rows, std::int64_t k, float* panel) {
+// Stores 16 panel values (read from weights of type T, so exactly representable in T) as Out: F32, or T's own
+// 16 bits (F16 rounding of an F16 value and the top half of a BF16 value are exact).
+template <nd_dtype T, typename Out>
+[[gnu::always_inline]] inline void store_panel(Out* out, __m512 v) noexcept {
+    if constexpr (std::is_same_v<Out, float>) {
+        _mm512_store_ps(out, v);
+    } else if constexpr (T == ND_DTYPE_F16) {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    } else {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(v), 16)));
+    }
+}
+
+template <nd_dtype T, typename Out>
+void pack_panel_t(const std::byte* w, std::int64_t w_row_stride, int rows, std::int64_t k, Out* panel) {
     for (int g = 0; g < kVectors; ++g) {
         const int group_rows = rows - 16 * g < 0 ? 0 : rows - 16 * g > 16 ? 16 : rows - 16 * g;
-        float* out = panel + 16 * g;
+        Out* out = panel + 16 * g;
         if (group_rows == 0) {
             for (std::int64_t kk = 0; kk < k; ++kk) {
-                _mm512_store_ps(out + kk * kNr, _mm512_setzero_ps());
+                store_panel<T>(out + kk * kNr, _mm512_setzero_ps());
             }
             continue;
         }
         const std::byte* first = w + 16 * g * w_row_stride;
         std::int64_t k0 = 0;
-        auto store = [&](int j, __m512 v) { _mm512_store_ps(out + (k0 + j) * kNr, v); };
+        auto store = [&](int j, __m512 v) { store_panel<T>(out + (k0 + j) * kNr, v); };
         if (group_rows == 16) {
             auto load = [&](int i) { return load16<T>(first + i * w_row_stride, k0, 0xffff); };
             for (; k0 + 16 <= k; k0 += 16) {
@@ -231,6 +266,15 @@ void pack_panel(const std::byte* w, nd_dtype w_type, std::int64_t w_row_stride, 
     case ND_DTYPE_F16: pack_panel_t<ND_DTYPE_F16>(w, w_row_stride, rows, k, panel); break;
     case ND_DTYPE_BF16: pack_panel_t<ND_DTYPE_BF16>(w, w_row_stride, rows, k, panel); break;
     default: pack_panel_t<ND_DTYPE_F32>(w, w_row_stride, rows, k, panel); break;
+    }
+}
+
+void pack_panel_16(const std::byte* w, nd_dtype w_type, std::int64_t w_row_stride, int rows, std::int64_t k,
+                   std::uint16_t* panel) {
+    if (w_type == ND_DTYPE_F16) {
+        pack_panel_t<ND_DTYPE_F16>(w, w_row_stride, rows, k, panel);
+    } else {
+        pack_panel_t<ND_DTYPE_BF16>(w, w_row_stride, rows, k, panel);
     }
 }
 
@@ -265,7 +309,7 @@ void pack_a(const float* a, std::int64_t lda, std::int64_t rows, std::int64_t kc
 } // namespace
 
 const FloatKernel& float_kernel_avx512() noexcept {
-    static constexpr FloatKernel kernel{kMr, kNr, pack_panel, pack_a, tile_any};
+    static constexpr FloatKernel kernel{kMr, kNr, pack_panel, pack_panel_16, pack_a, tile_any};
     return kernel;
 }
 

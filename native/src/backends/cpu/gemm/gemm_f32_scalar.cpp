@@ -13,11 +13,34 @@ namespace {
 constexpr int kMr = 4;
 constexpr int kNr = 8;
 
+// Panel column values of one k as F32.
+void load_panel(const TileArgs& t, std::int64_t k, float* out) {
+    const std::int64_t at = k * kNr;
+    switch (t.panel_type) {
+    case ND_DTYPE_F16:
+        for (int j = 0; j < kNr; ++j) {
+            out[j] = core::f16_to_f32(static_cast<const std::uint16_t*>(t.panel)[at + j]);
+        }
+        return;
+    case ND_DTYPE_BF16:
+        for (int j = 0; j < kNr; ++j) {
+            out[j] = core::bf16_to_f32(static_cast<const std::uint16_t*>(t.panel)[at + j]);
+        }
+        return;
+    default:
+        for (int j = 0; j < kNr; ++j) {
+            out[j] = static_cast<const float*>(t.panel)[at + j];
+        }
+        return;
+    }
+}
+
 void tile(const TileArgs& t) {
     float acc[kMr][kNr] = {};
     const float* a = t.a;
-    const float* p = t.panel;
-    for (std::int64_t k = 0; k < t.kc; ++k, a += kMr, p += kNr) {
+    float p[kNr];
+    for (std::int64_t k = 0; k < t.kc; ++k, a += kMr) {
+        load_panel(t, k, p);
         for (int i = 0; i < t.mr; ++i) {
             for (int j = 0; j < kNr; ++j) {
                 acc[i][j] += a[i] * p[j];
@@ -57,6 +80,23 @@ void pack_panel(const std::byte* w, nd_dtype w_type, std::int64_t w_row_stride, 
     }
 }
 
+void pack_panel_16(const std::byte* w, nd_dtype w_type, std::int64_t w_row_stride, int rows, std::int64_t k,
+                   std::uint16_t* panel) {
+    (void)w_type; // F16 or BF16: the bits are copied as they are
+    for (int j = 0; j < kNr; ++j) {
+        if (j >= rows) {
+            for (std::int64_t kk = 0; kk < k; ++kk) {
+                panel[kk * kNr + j] = 0;
+            }
+            continue;
+        }
+        const auto* row = reinterpret_cast<const std::uint16_t*>(w + j * w_row_stride);
+        for (std::int64_t kk = 0; kk < k; ++kk) {
+            panel[kk * kNr + j] = row[kk];
+        }
+    }
+}
+
 void pack_a(const float* a, std::int64_t lda, std::int64_t rows, std::int64_t kc, float* out) {
     for (std::int64_t i0 = 0; i0 < rows; i0 += kMr, out += kMr * kc) {
         const std::int64_t mr = rows - i0 < kMr ? rows - i0 : kMr;
@@ -71,7 +111,7 @@ void pack_a(const float* a, std::int64_t lda, std::int64_t rows, std::int64_t kc
 } // namespace
 
 const FloatKernel& float_kernel_scalar() noexcept {
-    static constexpr FloatKernel kernel{kMr, kNr, pack_panel, pack_a, tile};
+    static constexpr FloatKernel kernel{kMr, kNr, pack_panel, pack_panel_16, pack_a, tile};
     return kernel;
 }
 

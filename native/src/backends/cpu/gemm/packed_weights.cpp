@@ -1,6 +1,7 @@
 #include "backends/cpu/gemm/packed_weights.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "backends/cpu/cpu_features.hpp"
 #include "core/dtype.hpp"
@@ -9,7 +10,7 @@
 namespace nd::backends::cpu::gemm {
 
 struct PackedAccess {
-    static const float* panels(const PackedWeights& w) noexcept { return w.panels_.data(); }
+    static Panels panels(const PackedWeights& w) noexcept { return {w.panels_.data(), w.type_}; }
 };
 
 PackedWeights pack_weights(const std::byte* w, nd_dtype w_type, std::int64_t n, std::int64_t k,
@@ -40,12 +41,20 @@ PackedWeights pack_weights(const std::byte* w, nd_dtype w_type, std::int64_t n, 
     packed.n_ = n;
     packed.k_ = k;
     packed.isa_ = isa;
-    packed.panels_ = AlignedFloats(static_cast<std::size_t>(panels * nr * k));
+    packed.type_ = w_type;
+    const bool half = w_type != ND_DTYPE_F32;
+    const std::int64_t elements = panels * nr * k;
+    packed.panels_ = AlignedFloats(static_cast<std::size_t>(half ? (elements + 1) / 2 : elements));
     float* out = packed.panels_.data();
+    auto* out16 = reinterpret_cast<std::uint16_t*>(out);
     pool.run(panels, [&](std::int64_t p, int) {
         const std::int64_t j = p * nr;
-        kernel.pack_panel(w + j * w_row_stride, w_type, w_row_stride, static_cast<int>(std::min(nr, n - j)), k,
-                          out + p * nr * k);
+        const int rows = static_cast<int>(std::min(nr, n - j));
+        if (half) {
+            kernel.pack_panel_16(w + j * w_row_stride, w_type, w_row_stride, rows, k, out16 + p * nr * k);
+        } else {
+            kernel.pack_panel(w + j * w_row_stride, w_type, w_row_stride, rows, k, out + p * nr * k);
+        }
     });
     return packed;
 }

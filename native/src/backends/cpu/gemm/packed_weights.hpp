@@ -1,8 +1,9 @@
 // Weights packed once for the float GEMM. matmul() packs F32/F16/BF16 weights into F32 panels on every call
 // (gemm/float_gemm.cpp); a caller that multiplies by the same weights many times (a model's linear layers,
-// every denoising step) can pack them once here and skip that pass. The packed copy is F32 (twice the bytes of
-// F16 weights), in the panel layout of one ISA's kernel (gemm/kernels.hpp). docs/performance.md measures what
-// it saves.
+// every denoising step) can pack them once here and skip that pass. The packed copy keeps the weights' own
+// element type (F16 and BF16 panels are converted by the microkernel as it loads them), so it takes the same
+// bytes as the weights (panels are padded to NR columns, which every SD layer already is), in the panel
+// layout of one ISA's kernel (gemm/kernels.hpp). docs/performance.md measures what it saves.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,8 @@ public:
     [[nodiscard]] std::int64_t n() const noexcept { return n_; }
     [[nodiscard]] std::int64_t k() const noexcept { return k_; }
     [[nodiscard]] Isa isa() const noexcept { return isa_; }
+    // The panels' element type: the weights' (F32, F16 or BF16).
+    [[nodiscard]] nd_dtype type() const noexcept { return type_; }
     [[nodiscard]] bool empty() const noexcept { return panels_.data() == nullptr; }
     // Bytes of the packed copy.
     [[nodiscard]] std::size_t bytes() const noexcept { return panels_.size() * sizeof(float); }
@@ -34,7 +37,8 @@ private:
     std::int64_t n_ = 0;
     std::int64_t k_ = 0;
     Isa isa_ = Isa::Scalar;
-    AlignedFloats panels_;
+    nd_dtype type_ = ND_DTYPE_F32;
+    AlignedFloats panels_; // 16-bit panels: two elements per float
 };
 
 // Packs W [n, k] (rows w_row_stride bytes apart, F32, F16 or BF16) for `isa`'s kernel, in parallel. Throws

@@ -263,7 +263,8 @@ std::int64_t conv2d_scratch_bytes(const core::TensorView& x, const core::TensorV
 }
 
 void conv2d(const core::TensorView& x, const core::TensorView& weight, const core::TensorView& bias,
-            const Conv2dParams& params, const core::TensorView& out, core::ThreadPool& pool, Isa isa) {
+            const Conv2dParams& params, const core::TensorView& out, core::ThreadPool& pool, Isa isa,
+            const PrepackedWeights* prepacked) {
     const ConvShape s = check(x, weight, bias, params, out);
     std::vector<float> bias_storage;
     const float* bias_f32 = f32_parameter(bias, s.cout, "conv2d", "bias", bias_storage);
@@ -284,7 +285,7 @@ void conv2d(const core::TensorView& x, const core::TensorView& weight, const cor
     const std::int64_t tiles = s.n * ((positions + tile - 1) / tile);
     const bool float_weights = weight.dtype == ND_DTYPE_F32 || weight.dtype == ND_DTYPE_F16 || weight.dtype == ND_DTYPE_BF16;
     gemm::PackedWeights packed;
-    if (float_weights && tiles > 1) {
+    if (prepacked == nullptr && float_weights && tiles > 1) {
         packed = gemm::pack_weights(weight.data, weight.dtype, s.cout, s.k, s.weight_row_stride, pool, isa);
     }
     auto multiply = [&](const MatmulArgs& a) {
@@ -309,6 +310,50 @@ void conv2d(const core::TensorView& x, const core::TensorView& weight, const cor
     args.w_type = weight.dtype;
     args.w_row_stride = s.weight_row_stride;
     args.bias = bias_f32;
+    args.prepacked = prepacked;
+    // Patch rows [b, e) of image n's positions from p0 into dst.
+    auto gather = [&](std::int64_t n, std::int64_t p0, std::int64_t b, std::int64_t e, float* dst) {
+        if (pointwise_packed) { // a 1x1 convolution's patches are x's [Cin, positions] block transposed
+            const float* plane = reinterpret_cast<const float*>(x.data + n * x.stride(0)) + p0;
+            kernels.transpose(plane + b, x.stride(1) / 4, dst + b * s.k, s.k, s.cin, e - b);
+        } else {
+            fill(x, s, n, p0 + b, p0 + e, dst + b * s.k, kernels);
+        }
+    };
+    // At least 32 positions per task: each pass over an input row then fills 32 patch rows.
+    const std::int64_t grain = pointwise_packed ? 64 : 32;
+
+    // Small images (the UNet's 8x8 and 16x16 levels, where the weights are largest) go several whole images
+    // to a tile, so that one product streams the weights for all of them and has rows enough for full
+    // register tiles. Each row of C is the same sum either way, so the result does not change.
+    const std::int64_t images_per_tile =
+        pl.direct_a || pl.direct_c ? 1 : std::clamp<std::int64_t>(tile / positions, 1, s.n);
+    if (images_per_tile > 1) {
+        args.a = patches.get();
+        args.lda = s.k;
+        args.c = result.get();
+        args.ldc = s.cout;
+        for (std::int64_t n0 = 0; n0 < s.n; n0 += images_per_tile) {
+            const std::int64_t images = std::min(images_per_tile, s.n - n0);
+            pool.parallel_for(images * positions, grain, [&](std::int64_t b, std::int64_t e, int) {
+                for (std::int64_t row = b; row < e;) { // split at image boundaries
+                    const std::int64_t image = row / positions;
+                    const std::int64_t end = std::min(e, (image + 1) * positions);
+                    gather(n0 + image, 0, row - image * positions, end - image * positions,
+                           patches.get() + image * positions * s.k);
+                    row = end;
+                }
+            });
+            args.m = images * positions;
+            multiply(args);
+            for (std::int64_t image = 0; image < images; ++image) {
+                scatter_tile(result.get() + image * positions * s.cout, s.cout, positions, s, n0 + image, 0, out, pool,
+                             kernels);
+            }
+        }
+        return;
+    }
+
     for (std::int64_t n = 0; n < s.n; ++n) {
         for (std::int64_t p0 = 0; p0 < positions; p0 += tile) {
             const std::int64_t rows = std::min(tile, positions - p0);
@@ -316,18 +361,8 @@ void conv2d(const core::TensorView& x, const core::TensorView& weight, const cor
                 args.a = reinterpret_cast<const float*>(x.data + n * x.stride(0)) + p0 * pl.lda;
                 args.lda = pl.lda;
             } else {
-                if (pointwise_packed) {
-                    // A 1x1 convolution's patches are x's [Cin, positions] block transposed.
-                    const float* plane = reinterpret_cast<const float*>(x.data + n * x.stride(0)) + p0;
-                    pool.parallel_for(rows, 64, [&](std::int64_t b, std::int64_t e, int) {
-                        kernels.transpose(plane + b, x.stride(1) / 4, patches.get() + b * s.k, s.k, s.cin, e - b);
-                    });
-                } else {
-                    // At least 32 positions per task: each pass over an input row then fills 32 patch rows.
-                    pool.parallel_for(rows, 32, [&](std::int64_t b, std::int64_t e, int) {
-                        fill(x, s, n, p0 + b, p0 + e, patches.get() + b * s.k, kernels);
-                    });
-                }
+                pool.parallel_for(rows, grain,
+                                  [&](std::int64_t b, std::int64_t e, int) { gather(n, p0, b, e, patches.get()); });
                 args.a = patches.get();
                 args.lda = s.k;
             }

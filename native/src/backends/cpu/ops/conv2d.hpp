@@ -11,7 +11,8 @@
 // When `out` is itself channels-last in memory (a permuted view [N, C, H, W] over [N, H, W, C] memory, as a
 // transformer's proj_in/proj_out sees it) C is written straight into it and there is no transpose at all.
 //
-// Tiling: the output positions of one image are processed a tile of conv2d_patch_rows(K) rows at a time: the
+// Tiling: the output positions of one image are processed a tile of conv2d_patch_rows(K) rows at a time (images
+// smaller than a tile go several whole images to a tile, so that one product streams the weights for all): the
 // tile's patches (im2col rows, [rows, K] floats, ci-major then ky then kx like the weight rows) are gathered
 // into a buffer of at most max(4 MiB, 32·K·4 bytes) (SD 1.5 at 64x64, K = 2880: 360 rows, 4.0 MiB; never the
 // 4096 x 2880 = 45 MiB full patch matrix), matmul'd, and transposed out; the C tile is at most 1024 x Cout
@@ -22,9 +23,8 @@
 // (A is x itself, lda = its position stride); for NCHW x its patches are a blocked transpose of x's
 // [Cin, positions] tile.
 //
-// Known cost, for the GEMM owner: matmul() packs (and for F16/quantized types converts) the whole weight on
-// every call, i.e. once per tile here (12 times for the 64x64x320 3x3 conv). A matmul over pre-packed weights
-// would remove that; the tile budget trades it against the patch buffer's size.
+// Weights: the CPU backend packs them once per model (prepacked_weights.hpp) and passes them in; without that,
+// float weights are packed once per call here and block-quantized ones by matmul() once per tile.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +32,10 @@
 #include "backends/cpu/isa.hpp"
 #include "core/tensor_view.hpp"
 #include "core/thread_pool.hpp"
+
+namespace nd::backends::cpu {
+class PrepackedWeights;
+} // namespace nd::backends::cpu
 
 namespace nd::backends::cpu::ops {
 
@@ -50,8 +54,11 @@ struct Conv2dParams {
 // rows in any type matmul reads (rows `stride(0)` bytes apart); bias [Cout] F32/F16/BF16 or absent
 // (data == nullptr); out [N, Cout, OH, OW] F32, any strides, not overlapping x, with
 // OH = (H + 2·pad_h - dil_h·(kh - 1) - 1) / stride_h + 1 (likewise OW).
+// `prepacked`, when given, is `weight` as rows [Cout, K] packed once for `isa` (prepacked_weights.hpp); the
+// result is the same bit for bit.
 void conv2d(const core::TensorView& x, const core::TensorView& weight, const core::TensorView& bias,
-            const Conv2dParams& params, const core::TensorView& out, core::ThreadPool& pool, Isa isa = best_isa());
+            const Conv2dParams& params, const core::TensorView& out, core::ThreadPool& pool, Isa isa = best_isa(),
+            const PrepackedWeights* prepacked = nullptr);
 
 // Direct convolution (the seven loops) in double over the dequantized weights.
 void conv2d_reference(const core::TensorView& x, const core::TensorView& weight, const core::TensorView& bias,

@@ -109,61 +109,116 @@ std::size_t round_up(std::size_t bytes) {
 
 } // namespace
 
+struct PackedQuantAccess {
+    static const kernels::PackedWeights& panels(const PackedQuantWeights& w) noexcept { return w.panels_; }
+};
+
+void PackedQuantWeights::Free::operator()(std::byte* p) const noexcept {
+    ::operator delete[](p, std::align_val_t{64});
+}
+
+PackedQuantWeights pack_quantized(const std::byte* w, nd_dtype type, std::int64_t n, std::int64_t k,
+                                  std::int64_t w_row_stride, core::ThreadPool& pool, Isa isa) {
+    MatmulArgs shape; // check_args() wants a whole product; a 1-row one with dummy A and C stands in
+    float dummy = 0.0f;
+    shape.m = 1;
+    shape.n = n;
+    shape.k = k;
+    shape.a = &dummy;
+    shape.lda = k;
+    shape.w = w;
+    shape.w_type = type;
+    shape.w_row_stride = w_row_stride;
+    shape.c = &dummy;
+    shape.ldc = n;
+    check_args(shape, isa);
+    const Variant v = variant_for(isa, type);
+    const std::int64_t groups = k / v.format.group;
+    const std::int64_t width = v.kernels->width;
+    const std::int64_t panels = (n + width - 1) / width;
+    const std::size_t level_bytes = round_up(static_cast<std::size_t>(panels * width * k));
+    const std::size_t group_bytes = round_up(static_cast<std::size_t>(panels * width * groups) * 4);
+    const std::size_t bytes = level_bytes + group_bytes * (v.format.has_min ? 2 : 1);
+
+    PackedQuantWeights packed;
+    packed.storage_.reset(static_cast<std::byte*>(::operator new[](bytes, std::align_val_t{64})));
+    packed.bytes_ = bytes;
+    packed.type_ = type;
+    packed.n_ = n;
+    packed.k_ = k;
+    packed.isa_ = isa;
+    kernels::PackedWeights& pw = packed.panels_;
+    pw.levels = reinterpret_cast<std::uint8_t*>(packed.storage_.get());
+    pw.scale = reinterpret_cast<float*>(packed.storage_.get() + level_bytes);
+    pw.min = v.format.has_min ? reinterpret_cast<float*>(packed.storage_.get() + level_bytes + group_bytes) : nullptr;
+    pw.width = v.kernels->width;
+    pw.k = k;
+    pw.groups = groups;
+    pool.parallel_for(panels, 1, [&](std::int64_t begin, std::int64_t end, int) {
+        v.kernels->pack_panels(w, w_row_stride, type, n, v.format, begin, end, pw);
+    });
+    return packed;
+}
+
 void matmul_quantized(const MatmulArgs& args, core::ThreadPool& pool, Isa isa) {
     kernels::matmul_quantized_scheduled(args, pool, isa, kernels::Schedule::Automatic);
 }
 
 void kernels::matmul_quantized_scheduled(const MatmulArgs& args, core::ThreadPool& pool, Isa isa, Schedule schedule) {
     check_args(args, isa);
-    const Variant v = variant_for(isa, args.w_type);
+    const PackedQuantWeights packed = pack_quantized(args.w, args.w_type, args.n, args.k, args.w_row_stride, pool, isa);
+    matmul_quantized_packed(args, packed, pool, schedule);
+}
+
+void matmul_quantized_packed(const MatmulArgs& args, const PackedQuantWeights& w, core::ThreadPool& pool,
+                             kernels::Schedule schedule) {
+    constexpr nd_status bad = ND_STATUS_INVALID_ARGUMENT;
+    if (w.empty()) {
+        core::throw_error(bad, "matmul_quantized: the packed weights are empty");
+    }
+    if (args.n != w.n() || args.k != w.k()) {
+        core::throw_error(bad, "matmul_quantized: n={} k={} do not match the packed weights' n={} k={}", args.n,
+                          args.k, w.n(), w.k());
+    }
+    if (args.m <= 0) {
+        core::throw_error(bad, "matmul_quantized: m={} must be positive", args.m);
+    }
+    if (args.a == nullptr || args.c == nullptr) {
+        core::throw_error(bad, "matmul_quantized: {} is NULL", args.a == nullptr ? "a" : "c");
+    }
+    if (args.lda < args.k) {
+        core::throw_error(bad, "matmul_quantized: lda={} is smaller than k={}", args.lda, args.k);
+    }
+    if (args.ldc < args.n) {
+        core::throw_error(bad, "matmul_quantized: ldc={} is smaller than n={}", args.ldc, args.n);
+    }
+    const Variant v = variant_for(w.isa(), w.type());
     const kernels::LevelFormat& format = v.format;
     const kernels::Kernels& kern = *v.kernels;
+    const kernels::PackedWeights& pw = PackedQuantAccess::panels(w);
 
     const std::int64_t m = args.m;
     const std::int64_t n = args.n;
     const std::int64_t k = args.k;
-    const std::int64_t groups = k / format.group;
+    const std::int64_t groups = pw.groups;
     const std::int64_t width = kern.width;
     const std::int64_t panels = (n + width - 1) / width;
 
-    // One allocation for everything: quantized A, its per-group numbers, packed W and its scales.
+    // One allocation for quantized A and its per-group numbers.
     const auto a_stride = static_cast<std::int64_t>(round_up(static_cast<std::size_t>(k)));
     const auto mu = static_cast<std::size_t>(m);
     const auto per_row = static_cast<std::size_t>(groups) * 4;
     const std::size_t a_q_bytes = round_up(mu * static_cast<std::size_t>(a_stride));
     const std::size_t a_group_bytes = round_up(mu * per_row);
-    const std::size_t w_level_bytes = round_up(static_cast<std::size_t>(panels * width * k));
-    const std::size_t w_group_bytes = round_up(static_cast<std::size_t>(panels * width * groups) * 4);
-    std::size_t offset = 0;
-    const std::size_t at_a_q = offset;
-    offset += a_q_bytes;
-    const std::size_t at_a_scale = offset;
-    offset += a_group_bytes;
-    const std::size_t at_a_extra = offset; // correction or sum
-    offset += a_group_bytes;
-    const std::size_t at_w_levels = offset;
-    offset += w_level_bytes;
-    const std::size_t at_w_scale = offset;
-    offset += w_group_bytes;
-    const std::size_t at_w_min = offset;
-    offset += format.has_min ? w_group_bytes : 0;
-    Buffer scratch(offset);
+    Buffer scratch(a_q_bytes + 2 * a_group_bytes);
 
     kernels::QuantizedRows qa;
-    qa.q = scratch.at<std::int8_t>(at_a_q);
+    qa.q = scratch.at<std::int8_t>(0);
     qa.stride = a_stride;
-    qa.scale = scratch.at<float>(at_a_scale);
-    qa.correction = format.has_min ? nullptr : scratch.at<std::int32_t>(at_a_extra);
-    qa.sum = format.has_min ? scratch.at<float>(at_a_extra) : nullptr;
+    qa.scale = scratch.at<float>(a_q_bytes);
+    qa.correction = format.has_min ? nullptr : scratch.at<std::int32_t>(a_q_bytes + a_group_bytes);
+    qa.sum = format.has_min ? scratch.at<float>(a_q_bytes + a_group_bytes) : nullptr;
     qa.groups = groups;
-
-    kernels::PackedWeights pw;
-    pw.levels = scratch.at<std::uint8_t>(at_w_levels);
-    pw.scale = scratch.at<float>(at_w_scale);
-    pw.min = format.has_min ? scratch.at<float>(at_w_min) : nullptr;
-    pw.width = kern.width;
-    pw.k = k;
-    pw.groups = groups;
 
     kernels::Output out;
     out.c = args.c;
@@ -172,18 +227,13 @@ void kernels::matmul_quantized_scheduled(const MatmulArgs& args, core::ThreadPoo
     out.bias = args.bias;
     out.accumulate = args.accumulate;
 
-    // Step 3 works on tasks of (row chunk x panel group): a chunk of quantized rows stays in L2 (at most
+    // The product works on tasks of (row chunk x panel group): a chunk of quantized rows stays in L2 (at most
     // ~256 KB, and 16 register tiles) while the task's panels pass over it.
     const std::int64_t tile_rows = kern.rows;
     const std::int64_t chunk_limit = std::max<std::int64_t>(1, (256 * 1024 / k) / tile_rows) * tile_rows;
     std::int64_t chunk_rows = std::min(tile_rows * 16, chunk_limit);
     const std::int64_t wanted = 4 * static_cast<std::int64_t>(pool.size());
     const std::int64_t all_panel_chunks = (m + chunk_rows - 1) / chunk_rows;
-
-    // Weights first: every task reads every panel of its group.
-    pool.parallel_for(panels, 1, [&](std::int64_t begin, std::int64_t end, int) {
-        kern.pack_panels(args.w, args.w_row_stride, args.w_type, n, format, begin, end, pw);
-    });
 
     // When A is large enough to stream from memory (im2col'd 3x3 convolutions: 4096 x 2880 is 47 MB),
     // quantizing it is bandwidth-bound and a separate pass leaves the vector units idle: then each task quantizes

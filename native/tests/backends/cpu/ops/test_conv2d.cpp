@@ -1,7 +1,9 @@
 #include "backends/cpu/ops/conv2d.hpp"
 
 #include <cmath>
+#include <cstring>
 
+#include "backends/cpu/prepacked_weights.hpp"
 #include "backends/cpu/quant/quants.hpp"
 #include "core/dtype.hpp"
 #include "core/half.hpp"
@@ -145,6 +147,63 @@ TEST(Conv2d, Quantized_half_and_bf16_weights_match_the_reference_over_their_valu
         }
         expect_matches_reference({1, 32, 9, 8, 16, {3, 3, 2, 1}}, ND_DTYPE_Q8_0, isa, pool, rng, true);
         expect_matches_reference({1, 256, 3, 3, 5, {1, 1, 1, 0}}, ND_DTYPE_Q4_K, isa, pool, rng);
+    }
+}
+
+// The CPU backend hands conv2d weights packed once per model; the products must be those of weights packed
+// per call, bit for bit, for every weight kind, ISA, batch and tiling (K = 288: 1024-row tiles; K = 2880:
+// 360-row tiles over 2 x 400 positions).
+TEST(Conv2d, Prepacked_weights_give_bitwise_the_same_result) {
+    std::mt19937 rng(6);
+    core::ThreadPool pool(2);
+    const ConvCase cases[] = {{2, 32, 6, 7, 40, {3, 3, 1, 1}}, {2, 320, 20, 20, 64, {3, 3, 1, 1}},
+                              {2, 64, 5, 4, 32, {1, 1, 1, 0}}, {1, 32, 9, 8, 16, {3, 3, 2, 1}}};
+    for (Isa isa : supported_isas()) {
+        for (nd_dtype type : {ND_DTYPE_F16, ND_DTYPE_BF16, ND_DTYPE_F32, ND_DTYPE_Q8_0, ND_DTYPE_Q4_0}) {
+            for (const ConvCase& c : cases) {
+                SCOPED_TRACE(std::string(core::dtype_name(type)) + " " + isa_label(isa) + " cin=" +
+                             std::to_string(c.cin) + " n=" + std::to_string(c.n));
+                const Conv2dParams& p = c.p;
+                const std::int64_t oh = out_size(c.h, p.padding, 1, p.kernel_h, p.stride);
+                const std::int64_t ow = out_size(c.w, p.padding, 1, p.kernel_w, p.stride);
+                const std::int64_t k = c.cin * p.kernel_h * p.kernel_w;
+                auto x = random_buffer({c.n, c.cin, c.h, c.w}, rng);
+                const Weights w = make_weights(type, c.cout, k, rng);
+                auto bias = random_buffer({c.cout}, rng);
+                auto per_call = zeros({c.n, c.cout, oh, ow});
+                auto once = zeros({c.n, c.cout, oh, ow});
+                conv2d(x.view, w.view, bias.view, p, per_call.view, pool, isa);
+                const PrepackedWeights packed =
+                    PrepackedWeights::pack(w.view.data, type, c.cout, k, w.view.stride(0), pool, isa);
+                conv2d(x.view, w.view, bias.view, p, once.view, pool, isa, &packed);
+                ASSERT_EQ(std::memcmp(per_call.values.data(), once.values.data(), once.values.size() * sizeof(float)), 0);
+            }
+        }
+    }
+}
+
+// Small images share a tile (one product over several images' patches); each image's output must be what
+// it is convolved alone, bit for bit.
+TEST(Conv2d, Images_sharing_a_tile_give_what_each_gives_alone) {
+    std::mt19937 rng(7);
+    core::ThreadPool pool(2);
+    for (Isa isa : supported_isas()) {
+        for (nd_dtype type : {ND_DTYPE_F16, ND_DTYPE_Q8_0}) {
+            for (const ConvCase& c : {ConvCase{3, 32, 5, 6, 40, {3, 3, 1, 1}}, ConvCase{5, 64, 4, 3, 32, {1, 1, 1, 0}}}) {
+                SCOPED_TRACE(std::string(core::dtype_name(type)) + " " + isa_label(isa) + " cin=" + std::to_string(c.cin));
+                const std::int64_t k = c.cin * c.p.kernel_h * c.p.kernel_w;
+                auto x = random_buffer({c.n, c.cin, c.h, c.w}, rng);
+                const Weights w = make_weights(type, c.cout, k, rng);
+                auto bias = random_buffer({c.cout}, rng);
+                auto together = zeros({c.n, c.cout, c.h, c.w});
+                auto alone = zeros({c.n, c.cout, c.h, c.w});
+                conv2d(x.view, w.view, bias.view, c.p, together.view, pool, isa);
+                for (std::int64_t n = 0; n < c.n; ++n) {
+                    conv2d(sliced(x.view, 0, n, 1), w.view, bias.view, c.p, sliced(alone.view, 0, n, 1), pool, isa);
+                }
+                ASSERT_EQ(std::memcmp(together.values.data(), alone.values.data(), alone.values.size() * sizeof(float)), 0);
+            }
+        }
     }
 }
 

@@ -8,9 +8,12 @@ namespace NativeDiffusion.Build;
 /// <summary>The build's targets. Each one states what it depends on; running one runs those first.</summary>
 internal sealed partial class Targets
 {
-    private const string PackageProject = "src/NativeDiffusion/NativeDiffusion.csproj";
     private const string PackagesFolder = "artifacts/packages";
     private const string PackagedNativeLibrary = "runtimes/linux-x64/native/libnativediffusion.so";
+    private const string RuntimePackage = "NativeDiffusion.Runtime.Cpu";
+
+    /// <summary>The packages, by id; each is the project src/ID/ID.csproj.</summary>
+    private static readonly string[] PackageIds = ["NativeDiffusion", RuntimePackage, "NativeDiffusion.Hosting"];
 
     private readonly string _root;
     private readonly Options _options;
@@ -30,7 +33,7 @@ internal sealed partial class Targets
         Test = new("Test", "Runs the native tests (ctest) and the .NET tests", [Compile], RunTest);
         Bench = new("Bench", "Runs the native benchmarks (Google Benchmark) and writes JSON to artifacts/bench/ (--filter)",
                     [Native], RunBench);
-        Pack = new("Pack", $"Packs NativeDiffusion into {PackagesFolder} and checks the native library is inside", [Compile],
+        Pack = new("Pack", $"Packs {string.Join(", ", PackageIds)} into {PackagesFolder} and checks what each holds", [Compile],
                    RunPack);
     }
 
@@ -179,32 +182,55 @@ internal sealed partial class Targets
     private void RunPack()
     {
         var output = Path.Combine(_root, PackagesFolder);
-        foreach (var old in Packages(output))
+        if (Directory.Exists(output))
         {
-            File.Delete(old); // so that only what this run produced is checked
-        }
-
-        _run.RunOrFail("dotnet", ["pack", PackageProject, "-c", "Release", "-o", PackagesFolder, .. NativeLibraryProperties()]);
-
-        var packages = Packages(output).ToList();
-        if (packages.Count == 0)
-        {
-            throw new BuildFailedException($"dotnet pack produced no NativeDiffusion package in {PackagesFolder}");
-        }
-        foreach (var package in packages)
-        {
-            using var archive = ZipFile.OpenRead(package);
-            if (!archive.Entries.Any(e => e.FullName == PackagedNativeLibrary))
+            foreach (var old in Directory.EnumerateFiles(output, "*.*nupkg"))
             {
-                throw new BuildFailedException($"{Path.GetFileName(package)} does not contain {PackagedNativeLibrary}");
+                File.Delete(old); // so that only what this run produced is checked
             }
-            Console.WriteLine($"{Path.GetFileName(package)} contains {PackagedNativeLibrary}");
         }
 
-        static IEnumerable<string> Packages(string folder) =>
-            Directory.Exists(folder)
-                ? Directory.EnumerateFiles(folder, "*.nupkg").Where(p => MainPackageName().IsMatch(Path.GetFileName(p)))
-                : [];
+        foreach (var id in PackageIds)
+        {
+            // Compile has built everything in Release: pack what it built.
+            _run.RunOrFail("dotnet", ["pack", $"src/{id}/{id}.csproj", "-c", "Release", "--no-build", "-o", PackagesFolder, .. NativeLibraryProperties()]);
+        }
+
+        foreach (var id in PackageIds)
+        {
+            var package = Directory.EnumerateFiles(output, $"{id}.*.nupkg").SingleOrDefault(p => PackageName(id).IsMatch(Path.GetFileName(p)))
+                          ?? throw new BuildFailedException($"dotnet pack produced no {id} package in {PackagesFolder}");
+            using var archive = ZipFile.OpenRead(package);
+            var entries = archive.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+            string[] expected = id == RuntimePackage
+                ? [PackagedNativeLibrary, "README.md"]
+                : [$"lib/net10.0/{id}.dll", $"lib/net10.0/{id}.xml", "README.md"];
+            foreach (var entry in expected.Where(e => !entries.Contains(e)))
+            {
+                throw new BuildFailedException($"{Path.GetFileName(package)} does not contain {entry}");
+            }
+
+            if (id != RuntimePackage && entries.Any(e => e.EndsWith(".so", StringComparison.Ordinal)))
+            {
+                throw new BuildFailedException($"{Path.GetFileName(package)} carries a native library: it belongs in {RuntimePackage}");
+            }
+
+            Console.WriteLine($"{Path.GetFileName(package)}: {string.Join(", ", expected)}");
+        }
+
+        var managed = Directory.EnumerateFiles(output, "NativeDiffusion.*.nupkg").Single(p => PackageName("NativeDiffusion").IsMatch(Path.GetFileName(p)));
+        using (var archive = ZipFile.OpenRead(managed))
+        {
+            using var nuspec = new StreamReader(archive.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+            if (!nuspec.ReadToEnd().Contains($"<dependency id=\"{RuntimePackage}\"", StringComparison.Ordinal))
+            {
+                throw new BuildFailedException($"{Path.GetFileName(managed)} does not depend on {RuntimePackage}");
+            }
+        }
+
+        Console.WriteLine($"NativeDiffusion depends on {RuntimePackage}");
+
+        static Regex PackageName(string id) => new($@"^{Regex.Escape(id)}\.\d+\.\d+\.\d+[^/]*(?<!\.symbols)\.nupkg$");
     }
 
     private bool HasTestPreset(string preset)
@@ -227,7 +253,4 @@ internal sealed partial class Targets
             .Where(path => !path.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
             .Select(path => Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/'))
             .Order(StringComparer.Ordinal);
-
-    [GeneratedRegex(@"^NativeDiffusion\.\d+\.\d+\.\d+.*(?<!\.symbols)\.nupkg$")]
-    private static partial Regex MainPackageName();
 }

@@ -53,8 +53,13 @@ internal static class RequestLimits
     }
 
     /// <summary>The model a request names, or the default; 503 while the models load, 400 naming the field for an unknown name.</summary>
-    public static ServedModel FindModel(ModelStore models, ServerOptions options, string? name, string field)
+    public static ServedModel FindModel(ModelStore models, GenerationQueue queue, ServerOptions options, string? name, string field)
     {
+        if (queue.IsStopping)
+        {
+            throw GenerationQueue.ShuttingDown("The server is shutting down and takes no new work; retry on another instance.");
+        }
+
         if (!models.IsReady)
         {
             throw new RequestRejectedException(
@@ -86,6 +91,12 @@ internal static class RequestLimits
             throw RequestRejectedException.Invalid(field, e.Message);
         }
     }
+
+    /// <summary>An engine failure as an error response: the engine's refusal of an argument is the client's 400, the rest 500.</summary>
+    public static RequestRejectedException FromEngine(NativeDiffusionException error) =>
+        error.ErrorCode == NativeErrorCode.InvalidArgument
+            ? new RequestRejectedException(StatusCodes.Status400BadRequest, error.Message, code: "invalid_value")
+            : new RequestRejectedException(StatusCodes.Status500InternalServerError, error.Message, code: "engine_error");
 
     private static void CheckSide(int value, string field)
     {

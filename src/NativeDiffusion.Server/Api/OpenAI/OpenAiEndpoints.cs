@@ -60,7 +60,7 @@ internal static class OpenAiEndpoints
                     StatusCodes.Status400BadRequest, $"Invalid output_format '{other}': use png, jpeg or webp.", "output_format", "unsupported_value"),
             };
 
-            var model = RequestLimits.FindModel(services.GetRequiredService<ModelStore>(), options, body.Model, "model");
+            var model = RequestLimits.FindModel(services.GetRequiredService<ModelStore>(), services.GetRequiredService<GenerationQueue>(), options, body.Model, "model");
             var (width, height) = OpenAiSizes.Map(body.Size, model.Options, options);
             var count = body.N ?? 1;
             RequestLimits.CheckBatch(options, count, "n", "n");
@@ -101,7 +101,7 @@ internal static class OpenAiEndpoints
         }
         catch (NativeDiffusionException e)
         {
-            return ErrorResponses.ToResult(new RequestRejectedException(StatusCodes.Status500InternalServerError, e.Message, code: "engine_error"));
+            return ErrorResponses.ToResult(RequestLimits.FromEngine(e));
         }
     }
 }

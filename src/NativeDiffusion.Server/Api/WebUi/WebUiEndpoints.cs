@@ -79,7 +79,7 @@ internal static class WebUiEndpoints
         try
         {
             var (json, body) = await JsonBody.ReadAsync<WebUiRequest>(context).ConfigureAwait(false);
-            var (model, request, parameters) = WebUiGeneration.Map(body, json, img2img, options, services.GetRequiredService<ModelStore>());
+            var (model, request, parameters) = WebUiGeneration.Map(body, json, img2img, options, services.GetRequiredService<ModelStore>(), services.GetRequiredService<GenerationQueue>());
             var job = new GenerationJob(model, request, context.RequestAborted);
             var images = await services.GetRequiredService<GenerationQueue>().RunAsync(job).ConfigureAwait(false);
             return Results.Json(WebUiGeneration.Respond(images, request, model, parameters, job.Started ?? job.Queued, body.SendImages ?? true));
@@ -94,7 +94,7 @@ internal static class WebUiEndpoints
         }
         catch (NativeDiffusionException e)
         {
-            return ErrorResponses.ToResult(new RequestRejectedException(StatusCodes.Status500InternalServerError, e.Message, code: "engine_error"));
+            return ErrorResponses.ToResult(RequestLimits.FromEngine(e));
         }
     }
 

@@ -34,7 +34,7 @@ internal static class WebUiGeneration
     /// <summary>The model and engine request for <paramref name="request"/>, and the web UI's <c>parameters</c> echo.</summary>
     /// <exception cref="RequestRejectedException">400 naming the field at fault.</exception>
     public static (ServedModel Model, GenerationRequest Request, JsonObject Parameters) Map(
-        WebUiRequest request, JsonObject json, bool img2img, ServerOptions options, ModelStore models)
+        WebUiRequest request, JsonObject json, bool img2img, ServerOptions options, ModelStore models, GenerationQueue queue)
     {
         if (request.EnableHr == true)
         {
@@ -53,7 +53,7 @@ internal static class WebUiGeneration
 
         var overrides = request.OverrideSettings ?? new Dictionary<string, JsonElement>();
         var modelName = Setting(overrides, "sd_model_checkpoint");
-        var model = RequestLimits.FindModel(models, options, modelName, "override_settings.sd_model_checkpoint");
+        var model = RequestLimits.FindModel(models, queue, options, modelName, "override_settings.sd_model_checkpoint");
         var samplerField = request.SamplerName is null && request.SamplerIndex is not null ? "sampler_index" : "sampler_name";
         var (sampler, schedule) = WebUiNames.Resolve(request.SamplerName ?? request.SamplerIndex, request.Scheduler, samplerField);
 

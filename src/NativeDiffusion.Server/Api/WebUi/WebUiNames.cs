@@ -65,15 +65,17 @@ internal static class WebUiNames
             }
         }
 
-        if (string.IsNullOrWhiteSpace(scheduler))
-        {
-            return (sampler, impliedSchedule ?? Schedules.Default);
-        }
-
-        if (!s_schedulers.TryGetValue(scheduler.Trim(), out var schedule))
+        var schedule = impliedSchedule ?? Schedules.Default;
+        if (!string.IsNullOrWhiteSpace(scheduler) && !s_schedulers.TryGetValue(scheduler.Trim(), out schedule))
         {
             throw RequestRejectedException.Invalid(
                 "scheduler", $"Unknown scheduler '{scheduler}': use one of {string.Join(", ", SchedulerTable.Select(s => $"'{s.Label}'"))} (GET /sdapi/v1/schedulers).");
+        }
+
+        if (schedule != Schedules.Default && sampler is Samplers.Ddim or Samplers.Lcm)
+        {
+            // They step between the model's training timesteps, so no other sigma schedule applies.
+            throw RequestRejectedException.Invalid("scheduler", $"The sampler '{samplerName}' only runs with the 'Automatic' scheduler, not '{scheduler ?? schedule}'.");
         }
 
         return (sampler, schedule);

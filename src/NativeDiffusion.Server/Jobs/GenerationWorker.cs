@@ -7,19 +7,22 @@ namespace NativeDiffusion.Server.Jobs;
 /// <summary>
 /// Owns the models and runs the queued jobs, <see cref="ServerOptions.Concurrency"/> at a time. At shutdown it stops
 /// taking work, answers queued jobs 503, lets running ones finish within <see cref="ServerOptions.ShutdownGracePeriod"/>,
-/// cancels the rest, then frees the models.
+/// cancels the rest, then frees the models. That runs in <see cref="StoppingAsync"/>, before the web server stops: in-flight
+/// requests get their answers (images or 503) while connections are still open.
 /// </summary>
 internal sealed class GenerationWorker(
     GenerationQueue queue,
     ModelStore models,
     IOptions<ServerOptions> options,
     IHostApplicationLifetime lifetime,
-    ILogger<GenerationWorker> logger) : IHostedService, IAsyncDisposable
+    ILogger<GenerationWorker> logger) : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly ServerOptions _options = options.Value;
     private readonly CancellationTokenSource _stopReading = new();
     private readonly CancellationTokenSource _abortRunning = new();
+    private readonly Lock _shutdownLock = new();
     private Task _loops = Task.CompletedTask;
+    private Task? _shutdown;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -29,13 +32,35 @@ internal sealed class GenerationWorker(
         return Task.CompletedTask;
     }
 
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Called before any hosted service stops (the web server included): drains the queue and the running jobs.</summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => ShutdownAsync(cancellationToken);
+
     public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await ShutdownAsync(cancellationToken).ConfigureAwait(false);
+        await models.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private Task ShutdownAsync(CancellationToken cancellationToken)
+    {
+        lock (_shutdownLock)
+        {
+            return _shutdown ??= DrainAsync(cancellationToken);
+        }
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
     {
         queue.StopAccepting();
         await _stopReading.CancelAsync().ConfigureAwait(false);
         var drained = queue.DrainQueued();
-        var running = queue.Running;
-        ServerLog.ShuttingDown(logger, drained, running, _options.ShutdownGracePeriod.TotalSeconds);
+        ServerLog.ShuttingDown(logger, drained, queue.Running, _options.ShutdownGracePeriod.TotalSeconds);
         try
         {
             await _loops.WaitAsync(_options.ShutdownGracePeriod, cancellationToken).ConfigureAwait(false);
@@ -48,7 +73,6 @@ internal sealed class GenerationWorker(
         }
 
         queue.DrainQueued(); // a job a loop took just before stopping and never started
-        await models.DisposeAsync().ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync()

@@ -35,6 +35,10 @@ internal static class ServerSetup
 
     public static WebApplication MapGenerationServer(this WebApplication app)
     {
+        // Anything unforeseen is a 500 in the client's API shape, without the exception's details.
+        app.UseExceptionHandler(handler => handler.Run(context => ErrorResponses.WriteAsync(
+            context,
+            new RequestRejectedException(StatusCodes.Status500InternalServerError, "The server failed to handle the request; its log says why.", code: "internal_error"))));
         app.UseMiddleware<ApiKeyMiddleware>();
         app.UseDefaultFiles();
         app.UseStaticFiles();

@@ -1,9 +1,8 @@
 namespace NativeDiffusion.Server.Configuration;
 
 /// <summary>
-/// The server's settings (configuration section <c>NativeDiffusion</c>... bound from the root keys below: appsettings.json,
-/// environment variables such as <c>Models__0__Path</c>, or the command line <c>--Models:0:Path=...</c>). Checked at
-/// start by <see cref="ServerOptionsValidator"/>.
+/// The server's settings, bound from the configuration's root keys (appsettings.json, environment variables such as
+/// <c>Models__0__Path</c>, or the command line <c>--Models:0:Path=...</c>). Checked at start by <see cref="ServerOptionsValidator"/>.
 /// </summary>
 public sealed record ServerOptions
 {

@@ -17,7 +17,7 @@ internal sealed class GenerationQueue
     private readonly int _concurrency;
     private volatile bool _stopping;
     private long _meanJobTicks = TimeSpan.FromSeconds(5).Ticks;
-    private GenerationJob? _latest;
+    private volatile GenerationJob? _latest;
 
     public GenerationQueue(IOptions<ServerOptions> options)
     {

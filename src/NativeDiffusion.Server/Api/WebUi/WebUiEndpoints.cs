@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using NativeDiffusion.Images;
 using NativeDiffusion.Server.Configuration;
@@ -79,10 +80,10 @@ internal static class WebUiEndpoints
         try
         {
             var (json, body) = await JsonBody.ReadAsync<WebUiRequest>(context).ConfigureAwait(false);
-            var (model, request, parameters) = WebUiGeneration.Map(body, json, img2img, options, services.GetRequiredService<ModelStore>(), services.GetRequiredService<GenerationQueue>());
-            var job = new GenerationJob(model, request, context.RequestAborted);
+            var resolved = WebUiGeneration.Map(body, json, img2img, options, services.GetRequiredService<ModelStore>(), services.GetRequiredService<GenerationQueue>());
+            var job = new GenerationJob(resolved.Model, resolved.Request, context.RequestAborted);
             var images = await services.GetRequiredService<GenerationQueue>().RunAsync(job).ConfigureAwait(false);
-            return Results.Json(WebUiGeneration.Respond(images, request, model, parameters, job.Started ?? job.Queued, body.SendImages ?? true));
+            return Results.Json(WebUiGeneration.Respond(images, resolved, job.Started ?? job.Queued));
         }
         catch (RequestRejectedException e)
         {
@@ -98,7 +99,7 @@ internal static class WebUiEndpoints
         }
     }
 
-    private static IResult Progress(GenerationQueue queue, bool? skip_current_image)
+    private static IResult Progress(GenerationQueue queue, [FromQuery(Name = "skip_current_image")] bool? skipCurrentImage)
     {
         var job = queue.Current;
         if (job is null)
@@ -114,7 +115,7 @@ internal static class WebUiEndpoints
         }
 
         var snapshot = job.Progress.Current;
-        var preview = skip_current_image == true || snapshot.Preview is null
+        var preview = skipCurrentImage == true || snapshot.Preview is null
             ? null
             : Convert.ToBase64String(snapshot.Preview.Encode(ImageFormat.Png));
         return Results.Json(new JsonObject

@@ -33,7 +33,7 @@ internal static class WebUiGeneration
 
     /// <summary>The model and engine request for <paramref name="request"/>, and the web UI's <c>parameters</c> echo.</summary>
     /// <exception cref="RequestRejectedException">400 naming the field at fault.</exception>
-    public static (ServedModel Model, GenerationRequest Request, JsonObject Parameters) Map(
+    public static WebUiJob Map(
         WebUiRequest request, JsonObject json, bool img2img, ServerOptions options, ModelStore models, GenerationQueue queue)
     {
         if (request.EnableHr == true)
@@ -163,13 +163,13 @@ internal static class WebUiGeneration
             parameters["init_images"] = null; // as the web UI: the inputs are not sent back
         }
 
-        return (model, engineRequest, parameters);
+        return new WebUiJob(model, engineRequest, parameters, batchSize, request.SendImages ?? true);
     }
 
     /// <summary>The web UI's response: base64 PNGs (with their <c>parameters</c> chunk), the request echo and <c>info</c> as a JSON string.</summary>
-    public static JsonObject Respond(
-        IReadOnlyList<GeneratedImage> images, GenerationRequest request, ServedModel model, JsonObject parameters, DateTimeOffset started, bool sendImages)
+    public static JsonObject Respond(IReadOnlyList<GeneratedImage> images, WebUiJob job, DateTimeOffset started)
     {
+        var (model, request, parameters, batchSize, sendImages) = job;
         var settings = images.Select(i => i.Settings!).ToList();
         var seeds = settings.Select(s => s.Seed).ToList();
         var first = settings[0];
@@ -200,7 +200,7 @@ internal static class WebUiGeneration
             ["sampler_name"] = first.Sampler,
             ["cfg_scale"] = request.CfgScale,
             ["steps"] = request.Steps,
-            ["batch_size"] = (int?)parameters["batch_size"]?.GetValue<int>() ?? request.BatchCount,
+            ["batch_size"] = batchSize,
             ["restore_faces"] = false,
             ["face_restoration_model"] = null,
             ["sd_model_name"] = model.Name,
@@ -279,3 +279,6 @@ internal static class WebUiGeneration
 
     private static JsonArray ToArray<T>(IEnumerable<T> values) => new([.. values.Select(v => JsonValue.Create(v))]);
 }
+
+/// <summary>A web-UI request resolved: the model, the engine request, the <c>parameters</c> echo and what the response needs.</summary>
+internal sealed record WebUiJob(ServedModel Model, GenerationRequest Request, JsonObject Parameters, int BatchSize, bool SendImages);

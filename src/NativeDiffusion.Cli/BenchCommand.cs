@@ -173,6 +173,7 @@ internal static class BenchCommand
         // The first step of the first run packs the weights for the kernels; it is reported apart from the rest.
         var firstStep = runs[0].StepSeconds.Count > 0 ? runs[0].StepSeconds[0] : (double?)null;
         var laterSteps = runs.SelectMany((r, i) => i == 0 ? r.StepSeconds.Skip(1) : r.StepSeconds).ToList();
+        var laterStepsCpu = runs.SelectMany((r, i) => i == 0 ? r.StepCpuSeconds.Skip(1) : r.StepCpuSeconds).ToList();
         return new BenchReport(
             modelPath,
             loadOptions.WeightType?.ToFileName().ToLowerInvariant(),
@@ -187,12 +188,16 @@ internal static class BenchCommand
             LoadAverage.Read(),
             loadSeconds,
             runs.Average(r => r.TextEncoderSeconds),
+            runs.Average(r => r.TextEncoderCpuSeconds),
             firstStep,
+            runs[0].StepCpuSeconds.Count > 0 ? runs[0].StepCpuSeconds[0] : null,
             laterSteps.Count > 0 ? laterSteps.Average() : null,
             laterSteps.Count > 0 ? laterSteps.Min() : null,
+            laterStepsCpu.Count > 0 ? laterStepsCpu.Average() : null,
             runs.Average(r => r.SamplingSeconds),
             runs.Average(r => r.SamplingCpuSeconds),
             runs.Average(r => r.DecodeSeconds),
+            runs.Average(r => r.DecodeCpuSeconds),
             loadSeconds + runs.Sum(r => r.Seconds),
             residentAfterLoad,
             ResidentMemory.Peak(),
@@ -204,24 +209,29 @@ internal static class BenchCommand
     {
         var rows = new List<string[]>
         {
-            new[] { "load", Seconds(report.LoadSeconds), string.Empty },
-            new[] { "text encoder", Seconds(report.TextEncoderSeconds), PerRunNote(report) },
-            new[] { "first step", report.FirstStepSeconds is { } first ? Seconds(first) : "-", "packs the weights" },
+            new[] { "load", Seconds(report.LoadSeconds), string.Empty, string.Empty },
+            new[] { "text encoder", Seconds(report.TextEncoderSeconds), Seconds(report.TextEncoderCpuSeconds), PerRunNote(report) },
+            new[]
+            {
+                "first step", report.FirstStepSeconds is { } first ? Seconds(first) : "-",
+                report.FirstStepCpuSeconds is { } firstCpu ? Seconds(firstCpu) : "-", "packs the weights",
+            },
             new[]
             {
                 "step",
                 report.StepSecondsMean is { } mean ? Seconds(mean) : "-",
+                report.StepCpuSecondsMean is { } meanCpu ? Seconds(meanCpu) : "-",
                 report.StepSecondsMin is { } min ? $"mean after the first; min {Seconds(min)}" : "needs 2 steps or more",
             },
             new[]
             {
-                "sampling", Seconds(report.SamplingSeconds),
-                $"CPU {Seconds(report.SamplingCpuSeconds)} ({(report.SamplingSeconds > 0 ? report.SamplingCpuSeconds / report.SamplingSeconds : 0).ToString("0.00", CultureInfo.InvariantCulture)} cores)",
+                "sampling", Seconds(report.SamplingSeconds), Seconds(report.SamplingCpuSeconds),
+                $"{(report.SamplingSeconds > 0 ? report.SamplingCpuSeconds / report.SamplingSeconds : 0).ToString("0.00", CultureInfo.InvariantCulture)} cores busy",
             },
-            new[] { "VAE decode", Seconds(report.DecodeSeconds), string.Empty },
-            new[] { "total", Seconds(report.TotalSeconds), "load and every run" },
-            new[] { "RSS after load", report.ResidentAfterLoadBytes is { } rss ? Format.Bytes(rss) : "-", string.Empty },
-            new[] { "peak RSS", report.PeakResidentBytes is { } peak ? Format.Bytes(peak) : "-", report.PeakResidentSource },
+            new[] { "VAE decode", Seconds(report.DecodeSeconds), Seconds(report.DecodeCpuSeconds), string.Empty },
+            new[] { "total", Seconds(report.TotalSeconds), string.Empty, "load and every run" },
+            new[] { "RSS after load", report.ResidentAfterLoadBytes is { } rss ? Format.Bytes(rss) : "-", string.Empty, string.Empty },
+            new[] { "peak RSS", report.PeakResidentBytes is { } peak ? Format.Bytes(peak) : "-", string.Empty, report.PeakResidentSource },
         };
 
         output.WriteLine($"model     {report.Model}");
@@ -233,7 +243,7 @@ internal static class BenchCommand
             $"machine   {report.LogicalCores} logical cores"
             + (report.LoadAverage is { } load ? $", load average {string.Join(" ", load.Select(l => l.ToString("0.00", CultureInfo.InvariantCulture)))}" : string.Empty));
         output.WriteLine();
-        Format.Table(output, string.Empty, ["stage", "time", "note"], rows, 1);
+        Format.Table(output, string.Empty, ["stage", "wall", "CPU", "note"], rows, 1, 2);
     }
 
     private static string PerRunNote(BenchReport report) => report.Runs > 1 ? $"mean of {report.Runs} runs" : string.Empty;
@@ -269,7 +279,9 @@ internal static class BenchCommand
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly List<double> _steps = [];
+        private readonly List<double> _stepCpu = [];
         private TimeSpan _cpuMark = Environment.CpuUsage.TotalTime;
+        private TimeSpan _stepCpuMark;
         private double _textSeconds;
         private double _textCpuSeconds;
         private double _samplingStarted;
@@ -290,9 +302,12 @@ internal static class BenchCommand
                 case GenerationStage.Sampling when progress.Step == 0:
                     _samplingStarted = _clock.Elapsed.TotalSeconds;
                     _cpuMark = cpu;
+                    _stepCpuMark = cpu;
                     break;
                 case GenerationStage.Sampling:
                     _steps.Add(progress.LastStep.TotalSeconds);
+                    _stepCpu.Add((cpu - _stepCpuMark).TotalSeconds);
+                    _stepCpuMark = cpu;
                     if (progress.Step == progress.Steps)
                     {
                         _samplingSeconds = _clock.Elapsed.TotalSeconds - _samplingStarted;
@@ -312,6 +327,7 @@ internal static class BenchCommand
             _textSeconds,
             _textCpuSeconds,
             _steps,
+            _stepCpu,
             _samplingSeconds,
             _samplingCpuSeconds,
             _decodeSeconds,

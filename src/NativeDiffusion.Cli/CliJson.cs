@@ -61,8 +61,8 @@ internal sealed record GeneratedImageReport(string Path, long Seed, int Width, i
 /// What <c>nd bench --json</c> prints: the settings, the machine's load, and the stage times in seconds (means over the
 /// runs). <c>threads</c> 0 is the engine's default (one per physical core). <c>firstStepSeconds</c> is the first sampling
 /// step of the first run, which packs the weights for the kernels; <c>stepSecondsMean</c>/<c>Min</c> cover every later
-/// step (null with one step and one run). <c>samplingCpuSeconds</c> is process CPU time, all threads, over the sampling
-/// loop. <c>totalSeconds</c> is load plus every run, wall clock.
+/// step (null with one step and one run). The <c>...CpuSeconds</c> figures are process CPU time, all threads, over the
+/// same span: on a machine shared with other work they are steadier than wall time. <c>totalSeconds</c> is load plus every run, wall clock.
 /// </summary>
 internal sealed record BenchReport(
     string Model,
@@ -78,12 +78,16 @@ internal sealed record BenchReport(
     IReadOnlyList<double>? LoadAverage,
     double LoadSeconds,
     double TextEncoderSeconds,
+    double TextEncoderCpuSeconds,
     double? FirstStepSeconds,
+    double? FirstStepCpuSeconds,
     double? StepSecondsMean,
     double? StepSecondsMin,
+    double? StepCpuSecondsMean,
     double SamplingSeconds,
     double SamplingCpuSeconds,
     double DecodeSeconds,
+    double DecodeCpuSeconds,
     double TotalSeconds,
     long? ResidentAfterLoadBytes,
     long? PeakResidentBytes,
@@ -95,6 +99,7 @@ internal sealed record BenchRunReport(
     double TextEncoderSeconds,
     double TextEncoderCpuSeconds,
     IReadOnlyList<double> StepSeconds,
+    IReadOnlyList<double> StepCpuSeconds,
     double SamplingSeconds,
     double SamplingCpuSeconds,
     double DecodeSeconds,

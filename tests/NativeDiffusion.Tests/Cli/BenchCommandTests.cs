@@ -21,8 +21,9 @@ public sealed class BenchCommandTests
             Assert.Matches($@"(?m)^{stage}\s+\d+\.\d+ s", stdout);
         }
 
-        Assert.Matches(@"(?m)^step\s+\d+\.\d+ s\s+mean after the first; min \d+\.\d+ s", stdout);
-        Assert.Matches(@"CPU \d+\.\d+ s \(\d+\.\d\d cores\)", stdout);
+        Assert.Matches(@"(?m)^step\s+\d+\.\d+ s\s+\d+\.\d+ s\s+mean after the first; min \d+\.\d+ s", stdout);
+        Assert.Matches(@"(?m)^stage\s+wall\s+CPU\s+note", stdout);
+        Assert.Matches(@"(?m)^sampling\s+\d+\.\d+ s\s+\d+\.\d+ s\s+\d+\.\d\d cores busy", stdout);
         if (OperatingSystem.IsLinux())
         {
             Assert.Matches(@"(?m)^peak RSS\s+\d+\.\d (KiB|MiB|GiB)\s+VmHWM", stdout);
@@ -55,16 +56,25 @@ public sealed class BenchCommandTests
         }
 
         Assert.True(root.GetProperty("stepSecondsMin").GetDouble() <= root.GetProperty("stepSecondsMean").GetDouble());
+        foreach (var name in new[] { "textEncoderCpuSeconds", "firstStepCpuSeconds", "stepCpuSecondsMean", "decodeCpuSeconds" })
+        {
+            Assert.True(root.GetProperty(name).GetDouble() >= 0, $"{name} is {root.GetProperty(name)}");
+        }
+
         var runs = root.GetProperty("runDetails").EnumerateArray().ToList();
         Assert.Equal(2, runs.Count);
         var laterSteps = new List<double>();
+        var laterStepsCpu = new List<double>();
         var runSeconds = 0.0;
         for (var i = 0; i < runs.Count; i++)
         {
             var steps = runs[i].GetProperty("stepSeconds").EnumerateArray().Select(s => s.GetDouble()).ToList();
             Assert.Equal(3, steps.Count);
+            Assert.Equal(3, runs[i].GetProperty("stepCpuSeconds").GetArrayLength());
             Assert.All(steps, s => Assert.True(s > 0));
             laterSteps.AddRange(i == 0 ? steps.Skip(1) : steps);
+            var stepsCpu = runs[i].GetProperty("stepCpuSeconds").EnumerateArray().Select(s => s.GetDouble()).ToList();
+            laterStepsCpu.AddRange(i == 0 ? stepsCpu.Skip(1) : stepsCpu);
             Assert.True(runs[i].GetProperty("textEncoderSeconds").GetDouble() > 0);
             Assert.True(runs[i].GetProperty("decodeSeconds").GetDouble() > 0);
             runSeconds += runs[i].GetProperty("seconds").GetDouble();
@@ -74,6 +84,7 @@ public sealed class BenchCommandTests
         Assert.Equal(runs[0].GetProperty("stepSeconds")[0].GetDouble(), root.GetProperty("firstStepSeconds").GetDouble());
         Assert.Equal(laterSteps.Average(), root.GetProperty("stepSecondsMean").GetDouble(), 9);
         Assert.Equal(laterSteps.Min(), root.GetProperty("stepSecondsMin").GetDouble());
+        Assert.Equal(laterStepsCpu.Average(), root.GetProperty("stepCpuSecondsMean").GetDouble(), 9);
         Assert.Equal(root.GetProperty("loadSeconds").GetDouble() + runSeconds, root.GetProperty("totalSeconds").GetDouble(), 9);
         if (OperatingSystem.IsLinux())
         {
@@ -96,6 +107,7 @@ public sealed class BenchCommandTests
         Assert.True(json.RootElement.GetProperty("firstStepSeconds").GetDouble() > 0);
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("stepSecondsMean").ValueKind);
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("stepSecondsMin").ValueKind);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("stepCpuSecondsMean").ValueKind);
     }
 
     [Theory]

@@ -47,6 +47,7 @@ internal static class NdCommandLine
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(TokenizerCommand.Create());
         return root;
     }

@@ -79,7 +79,7 @@ internal static class BenchCommand
             }
             catch (ArgumentException e)
             {
-                error.WriteLine($"nd: error: {OptionName(e.ParamName)}{FirstLine(e.Message)}");
+                error.WriteLine($"nd: error: {OptionErrors.Describe(e)}");
                 return ExitCodes.Usage;
             }
 
@@ -249,25 +249,6 @@ internal static class BenchCommand
     private static string PerRunNote(BenchReport report) => report.Runs > 1 ? $"mean of {report.Runs} runs" : string.Empty;
 
     private static string Seconds(double seconds) => seconds.ToString(seconds < 10 ? "0.000" : "0.0", CultureInfo.InvariantCulture) + " s";
-
-    private static string OptionName(string? property) => property switch
-    {
-        nameof(GenerationRequest.Width) => "--width: ",
-        nameof(GenerationRequest.Height) => "--height: ",
-        nameof(GenerationRequest.Steps) => "--steps: ",
-        nameof(GenerationRequest.CfgScale) => "--cfg: ",
-        nameof(GenerationRequest.Seed) => "--seed: ",
-        nameof(ModelLoadOptions.Threads) => "--threads: ",
-        nameof(ModelLoadOptions.WeightType) => "--weight-type: ",
-        _ => string.Empty,
-    };
-
-    // ArgumentException appends " (Parameter 'X')" and, out of range, the value on a line of its own.
-    private static string FirstLine(string message)
-    {
-        var end = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
-        return (end >= 0 ? message[..end] : message.Split('\n')[0]).TrimEnd();
-    }
 
     /// <summary>
     /// Turns the progress reports of one single-image generation into stage times. The engine reports text encoding

@@ -99,7 +99,7 @@ internal static class GenerateCommand
             }
             catch (ArgumentException e)
             {
-                error.WriteLine($"nd: error: {OptionName(e.ParamName)}{FirstLine(e.Message)}");
+                error.WriteLine($"nd: error: {OptionErrors.Describe(e)}");
                 return ExitCodes.Usage;
             }
 
@@ -110,7 +110,7 @@ internal static class GenerateCommand
             }
             catch (ArgumentException e)
             {
-                error.WriteLine($"nd: error: {OptionName(e.ParamName)}{FirstLine(e.Message)}");
+                error.WriteLine($"nd: error: {OptionErrors.Describe(e)}");
                 return ExitCodes.Usage;
             }
 
@@ -210,29 +210,6 @@ internal static class GenerateCommand
         }
 
         return ExitCodes.Success;
-    }
-
-    private static string OptionName(string? property) => property switch
-    {
-        nameof(GenerationRequest.Width) => "--width: ",
-        nameof(GenerationRequest.Height) => "--height: ",
-        nameof(GenerationRequest.Steps) => "--steps: ",
-        nameof(GenerationRequest.CfgScale) => "--cfg: ",
-        nameof(GenerationRequest.Seed) => "--seed: ",
-        nameof(GenerationRequest.BatchCount) => "--batch: ",
-        nameof(GenerationRequest.ClipSkip) => "--clip-skip: ",
-        nameof(GenerationRequest.Strength) => "--strength: ",
-        nameof(GenerationRequest.InitImage) => "--init-image: ",
-        nameof(ModelLoadOptions.Threads) => "--threads: ",
-        nameof(ModelLoadOptions.WeightType) => "--weight-type: ",
-        _ => string.Empty,
-    };
-
-    // ArgumentException appends " (Parameter 'X')" and, out of range, the value on a line of its own.
-    private static string FirstLine(string message)
-    {
-        var end = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
-        return (end >= 0 ? message[..end] : message.Split('\n')[0]).TrimEnd();
     }
 }
 

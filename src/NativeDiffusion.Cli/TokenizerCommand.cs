@@ -68,7 +68,7 @@ internal static class TokenizerCommand
                 tokenizer,
                 parseResult.GetValue(cacheDir),
                 parseResult.GetValue(endpoint),
-                progress: new LineProgress(error),
+                progress: new InlineProgress<string>(error.WriteLine),
                 cancellationToken: cancellationToken).ConfigureAwait(false);
             output.WriteLine(folder);
             return ExitCodes.Success;
@@ -93,11 +93,5 @@ internal static class TokenizerCommand
             return TokenizerCache.Contains(tokenizer, root) ? ExitCodes.Success : ExitCodes.Failure;
         });
         return command;
-    }
-
-    /// <summary>Writes each progress message as it happens (<see cref="Progress{T}"/> would post it to the thread pool).</summary>
-    private sealed class LineProgress(TextWriter writer) : IProgress<string>
-    {
-        public void Report(string value) => writer.WriteLine(value);
     }
 }

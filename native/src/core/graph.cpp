@@ -155,6 +155,27 @@ std::string Graph::describe(ValueId value) const {
     return std::string(op_name(n.op)) + " #" + std::to_string(value.index);
 }
 
+void Graph::require_norm_affine(OpKind op, const std::string& name, ValueId weight, ValueId bias,
+                                std::int64_t channels, const Node& in) const {
+    if (weight.valid()) {
+        require_vector(op, name, operand(op, name, weight, "weight"), "weight", channels, in, "input", true);
+    }
+    if (bias.valid()) {
+        require_vector(op, name, operand(op, name, bias, "bias"), "bias", channels, in, "input", true);
+    }
+}
+
+ValueId Graph::add_compute(OpKind op, std::vector<ValueId> inputs, OpParams params, const Layout& layout,
+                           std::string name) {
+    Node n;
+    n.op = op;
+    n.inputs = std::move(inputs);
+    n.params = std::move(params);
+    n.layout = layout;
+    n.name = std::move(name);
+    return add_node(std::move(n));
+}
+
 ValueId Graph::add_node(Node node) {
     const ValueId id{static_cast<std::int32_t>(nodes_.size())};
     if (!op_is_view(node.op)) {
@@ -298,12 +319,7 @@ ValueId Graph::unsqueeze(ValueId x, int dim, std::string name) {
 
 ValueId Graph::contiguous(ValueId x, std::string name) {
     const Node& source = operand(OpKind::Contiguous, name, x, "input");
-    Node n;
-    n.op = OpKind::Contiguous;
-    n.inputs = {x};
-    n.layout = Layout::packed(source.layout.dtype, source.layout.shape);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(OpKind::Contiguous, {x}, {}, Layout::packed(source.layout.dtype, source.layout.shape), std::move(name));
 }
 
 ValueId Graph::concat(std::span<const ValueId> xs, int dim, std::string name) {
@@ -350,13 +366,7 @@ ValueId Graph::convert(ValueId x, nd_dtype dtype, std::string name) {
         fail(op, name, "{} {} to {}: only F32, F16 and BF16 convert", dtype_name(source.layout.dtype),
              source.layout.shape.to_string(), dtype_name(dtype));
     }
-    Node n;
-    n.op = op;
-    n.inputs = {x};
-    n.params = ConvertParams{dtype};
-    n.layout = Layout::packed(dtype, source.layout.shape);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {x}, ConvertParams{dtype}, Layout::packed(dtype, source.layout.shape), std::move(name));
 }
 
 // ------------------------------------------------------------------------------------- linear algebra
@@ -380,12 +390,7 @@ ValueId Graph::linear(ValueId x, ValueId weight, ValueId bias, std::string name)
     }
     Shape out = in.layout.shape;
     out[out.rank - 1] = n_out;
-    Node n;
-    n.op = op;
-    n.inputs = {x, weight, bias};
-    n.layout = Layout::packed(ND_DTYPE_F32, out);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {x, weight, bias}, {}, Layout::packed(ND_DTYPE_F32, out), std::move(name));
 }
 
 ValueId Graph::matmul(ValueId a, ValueId b, std::string name) {
@@ -412,12 +417,7 @@ ValueId Graph::matmul(ValueId a, ValueId b, std::string name) {
     }
     Shape out = sa;
     out[out.rank - 1] = sb[sb.rank - 1];
-    Node n;
-    n.op = op;
-    n.inputs = {a, b};
-    n.layout = Layout::packed(ND_DTYPE_F32, out);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {a, b}, {}, Layout::packed(ND_DTYPE_F32, out), std::move(name));
 }
 
 ValueId Graph::conv2d(ValueId x, ValueId weight, ValueId bias, const Conv2dParams& params, std::string name) {
@@ -473,13 +473,7 @@ ValueId Graph::conv2d(ValueId x, ValueId weight, ValueId bias, const Conv2dParam
         require_vector(op, name, operand(op, name, bias, "bias"), "bias", sw[0], w, "weight", true);
     }
     const Shape out{si[0], sw[0], (padded_h - span_h) / p.stride_h + 1, (padded_w - span_w) / p.stride_w + 1};
-    Node n;
-    n.op = op;
-    n.inputs = {x, weight, bias};
-    n.params = p;
-    n.layout = Layout::packed(ND_DTYPE_F32, out);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {x, weight, bias}, p, Layout::packed(ND_DTYPE_F32, out), std::move(name));
 }
 
 ValueId Graph::attention(ValueId q, ValueId k, ValueId v, const AttentionParams& params, std::string name) {
@@ -510,13 +504,7 @@ ValueId Graph::attention(ValueId q, ValueId k, ValueId v, const AttentionParams&
     if (params.causal && sq[2] != sk[2]) {
         fail(op, name, "causal attention needs as many queries as keys, not {} and {}", sq[2], sk[2]);
     }
-    Node n;
-    n.op = op;
-    n.inputs = {q, k, v};
-    n.params = params;
-    n.layout = Layout::packed(ND_DTYPE_F32, Shape{sq[0], sq[1], sq[2], sv[3]});
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {q, k, v}, params, Layout::packed(ND_DTYPE_F32, Shape{sq[0], sq[1], sq[2], sv[3]}), std::move(name));
 }
 
 // -------------------------------------------------------------------------------------- normalization
@@ -534,19 +522,8 @@ ValueId Graph::group_norm(ValueId x, ValueId weight, ValueId bias, const GroupNo
     if (!(params.eps > 0.0f)) {
         fail(op, name, "eps must be positive");
     }
-    if (weight.valid()) {
-        require_vector(op, name, operand(op, name, weight, "weight"), "weight", channels, in, "input", true);
-    }
-    if (bias.valid()) {
-        require_vector(op, name, operand(op, name, bias, "bias"), "bias", channels, in, "input", true);
-    }
-    Node n;
-    n.op = op;
-    n.inputs = {x, weight, bias};
-    n.params = params;
-    n.layout = Layout::packed(ND_DTYPE_F32, in.layout.shape);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    require_norm_affine(op, name, weight, bias, channels, in);
+    return add_compute(op, {x, weight, bias}, params, Layout::packed(ND_DTYPE_F32, in.layout.shape), std::move(name));
 }
 
 ValueId Graph::layer_norm(ValueId x, ValueId weight, ValueId bias, const LayerNormParams& params, std::string name) {
@@ -558,19 +535,8 @@ ValueId Graph::layer_norm(ValueId x, ValueId weight, ValueId bias, const LayerNo
         fail(op, name, "eps must be positive");
     }
     const std::int64_t channels = in.layout.shape.back();
-    if (weight.valid()) {
-        require_vector(op, name, operand(op, name, weight, "weight"), "weight", channels, in, "input", true);
-    }
-    if (bias.valid()) {
-        require_vector(op, name, operand(op, name, bias, "bias"), "bias", channels, in, "input", true);
-    }
-    Node n;
-    n.op = op;
-    n.inputs = {x, weight, bias};
-    n.params = params;
-    n.layout = Layout::packed(ND_DTYPE_F32, in.layout.shape);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    require_norm_affine(op, name, weight, bias, channels, in);
+    return add_compute(op, {x, weight, bias}, params, Layout::packed(ND_DTYPE_F32, in.layout.shape), std::move(name));
 }
 
 ValueId Graph::softmax(ValueId x, std::string name) {
@@ -587,24 +553,13 @@ ValueId Graph::binary(OpKind op, ValueId a, ValueId b, std::string name) {
     require_f32(op, name, left, "left operand");
     require_f32(op, name, right, "right operand");
     const Shape out = broadcast_shapes(op, name, left.layout.shape, right.layout.shape);
-    Node n;
-    n.op = op;
-    n.inputs = {a, b};
-    n.layout = Layout::packed(ND_DTYPE_F32, out);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {a, b}, {}, Layout::packed(ND_DTYPE_F32, out), std::move(name));
 }
 
 ValueId Graph::unary(OpKind op, ValueId x, OpParams params, std::string name) {
     const Node& in = operand(op, name, x, "input");
     require_f32(op, name, in, "input");
-    Node n;
-    n.op = op;
-    n.inputs = {x};
-    n.params = params;
-    n.layout = Layout::packed(ND_DTYPE_F32, in.layout.shape);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {x}, params, Layout::packed(ND_DTYPE_F32, in.layout.shape), std::move(name));
 }
 
 ValueId Graph::add(ValueId a, ValueId b, std::string name) { return binary(OpKind::Add, a, b, std::move(name)); }
@@ -642,12 +597,7 @@ ValueId Graph::geglu(ValueId x, std::string name) {
     }
     Shape out = in.layout.shape;
     out[out.rank - 1] /= 2;
-    Node n;
-    n.op = op;
-    n.inputs = {x};
-    n.layout = Layout::packed(ND_DTYPE_F32, out);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {x}, {}, Layout::packed(ND_DTYPE_F32, out), std::move(name));
 }
 
 // ---------------------------------------------------------------------------------------- SD specifics
@@ -658,12 +608,7 @@ ValueId Graph::upsample_nearest2x(ValueId x, std::string name) {
     require_f32(op, name, in, "input");
     require_rank(op, name, in, "input", 4, 4);
     const Shape& s = in.layout.shape;
-    Node n;
-    n.op = op;
-    n.inputs = {x};
-    n.layout = Layout::packed(ND_DTYPE_F32, Shape{s[0], s[1], s[2] * 2, s[3] * 2});
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {x}, {}, Layout::packed(ND_DTYPE_F32, Shape{s[0], s[1], s[2] * 2, s[3] * 2}), std::move(name));
 }
 
 ValueId Graph::timestep_embedding(ValueId timesteps, const TimestepEmbeddingParams& params, std::string name) {
@@ -677,13 +622,7 @@ ValueId Graph::timestep_embedding(ValueId timesteps, const TimestepEmbeddingPara
     if (!(params.max_period > 0.0f)) {
         fail(op, name, "max_period must be positive");
     }
-    Node n;
-    n.op = op;
-    n.inputs = {timesteps};
-    n.params = params;
-    n.layout = Layout::packed(ND_DTYPE_F32, Shape{in.layout.shape[0], params.dim});
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {timesteps}, params, Layout::packed(ND_DTYPE_F32, Shape{in.layout.shape[0], params.dim}), std::move(name));
 }
 
 ValueId Graph::embedding(ValueId table, ValueId ids, std::string name) {
@@ -700,12 +639,7 @@ ValueId Graph::embedding(ValueId table, ValueId ids, std::string name) {
     Shape out = i.layout.shape;
     out.rank += 1;
     out[out.rank - 1] = t.layout.shape[1];
-    Node n;
-    n.op = op;
-    n.inputs = {table, ids};
-    n.layout = Layout::packed(ND_DTYPE_F32, out);
-    n.name = std::move(name);
-    return add_node(std::move(n));
+    return add_compute(op, {table, ids}, {}, Layout::packed(ND_DTYPE_F32, out), std::move(name));
 }
 
 } // namespace nd::core

@@ -255,10 +255,16 @@ public:
 
 private:
     ValueId add_node(Node node);
+    // A compute node with a fresh packed output described by `layout`.
+    ValueId add_compute(OpKind op, std::vector<ValueId> inputs, OpParams params, const Layout& layout,
+                        std::string name);
     ValueId add_view(OpKind op, ValueId x, const Layout& layout, ViewParams params, std::string name);
     ValueId binary(OpKind op, ValueId a, ValueId b, std::string name);
     ValueId unary(OpKind op, ValueId x, OpParams params, std::string name);
     const Node& operand(OpKind op, const std::string& name, ValueId value, const char* role) const;
+    // A norm's optional per-channel weight and bias: `channels` long, F32/F16/BF16.
+    void require_norm_affine(OpKind op, const std::string& name, ValueId weight, ValueId bias, std::int64_t channels,
+                             const Node& in) const;
 
     std::vector<Node> nodes_;
     std::vector<ValueId> inputs_;

@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <set>
-#include <sstream>
 
 #include "core/dtype.hpp"
 #include "core/error.hpp"
@@ -26,31 +25,14 @@ const char* modelspec_architecture(ModelFamily family) noexcept {
 
 // The vocabulary in GGUF's form: tokens in id order and "a b" merges, checked by building a tokenizer.
 void add_tokenizer(formats::GgufWriter& writer, const TokenizerVocab& vocab) {
-    std::vector<std::string> tokens = vocab.tokens;
-    std::vector<std::string> merges = vocab.merges;
-    if (tokens.empty()) {
-        const auto tokenizer = text::ClipTokenizer::from_vocab_and_merges(vocab.vocab_json, vocab.merges_text);
-        tokens.reserve(tokenizer.vocab_size());
-        for (std::size_t id = 0; id < tokenizer.vocab_size(); ++id) {
-            tokens.push_back(tokenizer.token_string(static_cast<text::TokenId>(id)));
-        }
-        std::istringstream lines(vocab.merges_text);
-        std::string line;
-        while (std::getline(lines, line)) {
-            if (!line.empty() && line.back() == '\r') {
-                line.pop_back();
-            }
-            if (line.empty() || line.starts_with("#version")) {
-                continue;
-            }
-            merges.push_back(line);
-        }
-    } else {
-        (void)text::ClipTokenizer::from_token_list(tokens, merges); // refuse to write a broken vocabulary
+    text::BpeFiles files{vocab.tokens, vocab.merges};
+    if (files.tokens.empty()) {
+        files = text::parse_vocab_and_merges(vocab.vocab_json, vocab.merges_text);
     }
+    (void)text::ClipTokenizer::from_token_list(files.tokens, files.merges); // refuse to write a broken vocabulary
     writer.add_metadata("tokenizer.ggml.model", std::string("clip"));
-    writer.add_metadata("tokenizer.ggml.tokens", formats::gguf_array(std::move(tokens)));
-    writer.add_metadata("tokenizer.ggml.merges", formats::gguf_array(std::move(merges)));
+    writer.add_metadata("tokenizer.ggml.tokens", formats::gguf_array(std::move(files.tokens)));
+    writer.add_metadata("tokenizer.ggml.merges", formats::gguf_array(std::move(files.merges)));
 }
 
 // What a weight becomes in the file.

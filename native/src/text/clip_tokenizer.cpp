@@ -99,7 +99,7 @@ ClipTokenizer::ClipTokenizer(ClipTokenizer&&) noexcept = default;
 ClipTokenizer& ClipTokenizer::operator=(ClipTokenizer&&) noexcept = default;
 ClipTokenizer::~ClipTokenizer() = default;
 
-ClipTokenizer ClipTokenizer::from_vocab_and_merges(std::string_view vocab_json, std::string_view merges_txt) {
+BpeFiles parse_vocab_and_merges(std::string_view vocab_json, std::string_view merges_txt) {
     formats::JsonValue document;
     try {
         document = formats::parse_json(vocab_json);
@@ -167,8 +167,13 @@ ClipTokenizer ClipTokenizer::from_vocab_and_merges(std::string_view vocab_json, 
         }
         merges.emplace_back(line);
     }
+    return {std::move(tokens), std::move(merges)};
+}
+
+ClipTokenizer ClipTokenizer::from_vocab_and_merges(std::string_view vocab_json, std::string_view merges_txt) {
+    BpeFiles files = parse_vocab_and_merges(vocab_json, merges_txt);
     try {
-        return ClipTokenizer(std::move(tokens), merges, "merges.txt");
+        return ClipTokenizer(std::move(files.tokens), files.merges, "merges.txt");
     } catch (const core::Error& error) {
         throw core::with_context(error, "tokenizer files");
     }

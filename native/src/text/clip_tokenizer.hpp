@@ -26,6 +26,16 @@ namespace nd::text {
 
 using TokenId = std::int32_t;
 
+// vocab.json and merges.txt as the token list (in id order) and the merge list (by rank) that a GGUF stores.
+struct BpeFiles {
+    std::vector<std::string> tokens;
+    std::vector<std::string> merges;
+};
+
+// Reads the two files with the checks of ClipTokenizer::from_vocab_and_merges on their syntax (JSON, dense ids,
+// the "#version" line, blank lines); the vocabulary itself is checked when a tokenizer is made from it.
+BpeFiles parse_vocab_and_merges(std::string_view vocab_json, std::string_view merges_txt);
+
 class ClipTokenizer {
 public:
     // From the files Stable Diffusion repositories ship under tokenizer/: vocab.json (token -> id, ids

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -225,6 +226,18 @@ TEST(Tensor, A_layout_outside_its_storage_is_refused) {
     EXPECT_NO_THROW(Tensor(storage, layout));
     layout.offset = 4;
     EXPECT_NE(error_of([&] { Tensor t(storage, layout); }).find("does not lie inside"), std::string::npos);
+}
+
+TEST(Tensor, An_allocation_the_machine_cannot_give_is_out_of_memory_naming_the_size) {
+    for (const std::uint64_t bytes : {std::uint64_t{1} << 60, std::numeric_limits<std::uint64_t>::max()}) {
+        try {
+            (void)Storage::allocate(bytes);
+            FAIL() << "allocating " << bytes << " bytes succeeded";
+        } catch (const Error& error) {
+            EXPECT_EQ(error.status(), ND_STATUS_OUT_OF_MEMORY);
+            EXPECT_NE(std::string(error.message()).find(std::to_string(bytes)), std::string::npos) << error.message();
+        }
+    }
 }
 
 TEST(Tensor, Copy_elements_checks_dtype_and_shape) {
